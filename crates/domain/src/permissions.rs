@@ -1,0 +1,259 @@
+//! The permission matrix: which role may do what to which kind of record.
+//!
+//! This is the only place that answers "may this person do this?". Handlers and services
+//! call [`permits`]; nothing else compares role names. The matrix is tested as a table.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A role a person's account holds (an account may hold several).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages several schools of a trust.
+    TrustAdmin,
+    /// Headteacher, senior information risk owner.
+    Head,
+    /// Designated safeguarding lead or deputy.
+    Dsl,
+    /// Online safety (e-safety) lead.
+    OnlineSafetyLead,
+    /// Data protection lead or officer.
+    Dpo,
+    /// Network manager or technician.
+    ItAdmin,
+    /// Governor or trustee.
+    Governor,
+    /// Teacher or support staff.
+    Staff,
+    /// Pupil.
+    Pupil,
+    /// Parent or carer.
+    Parent,
+    /// Visitor, volunteer or contractor.
+    Visitor,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Role; 11] = [
+        Self::TrustAdmin,
+        Self::Head,
+        Self::Dsl,
+        Self::OnlineSafetyLead,
+        Self::Dpo,
+        Self::ItAdmin,
+        Self::Governor,
+        Self::Staff,
+        Self::Pupil,
+        Self::Parent,
+        Self::Visitor,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TrustAdmin => "trust_admin",
+            Self::Head => "head",
+            Self::Dsl => "dsl",
+            Self::OnlineSafetyLead => "online_safety_lead",
+            Self::Dpo => "dpo",
+            Self::ItAdmin => "it_admin",
+            Self::Governor => "governor",
+            Self::Staff => "staff",
+            Self::Pupil => "pupil",
+            Self::Parent => "parent",
+            Self::Visitor => "visitor",
+        }
+    }
+
+    /// A label for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TrustAdmin => "Trust administrator",
+            Self::Head => "Headteacher",
+            Self::Dsl => "Designated safeguarding lead",
+            Self::OnlineSafetyLead => "Online safety lead",
+            Self::Dpo => "Data protection lead",
+            Self::ItAdmin => "Network manager",
+            Self::Governor => "Governor",
+            Self::Staff => "Staff",
+            Self::Pupil => "Pupil",
+            Self::Parent => "Parent or carer",
+            Self::Visitor => "Visitor",
+        }
+    }
+
+    /// Roles that reach sensitive records and so must sign in with a second factor.
+    pub fn requires_mfa(self) -> bool {
+        matches!(
+            self,
+            Self::TrustAdmin
+                | Self::Head
+                | Self::Dsl
+                | Self::Dpo
+                | Self::OnlineSafetyLead
+                | Self::ItAdmin
+        )
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                crate::DomainError::invalid(
+                    "role",
+                    format!(
+                        "'{s}' is not a role; use one of {}",
+                        Self::ALL.map(Role::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// What is being done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read or list.
+    View,
+    /// Create, change or import.
+    Edit,
+}
+
+/// The kind of record acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// The people directory and person records (names, classes, contacts).
+    People,
+    /// Sign-in accounts and their roles.
+    Accounts,
+    /// API bearer tokens.
+    ApiTokens,
+    /// The audit log.
+    AuditLog,
+    /// One's own account: password, second factor.
+    OwnAccount,
+}
+
+impl Resource {
+    /// All resources, in table order.
+    pub const ALL: [Resource; 5] = [
+        Self::People,
+        Self::Accounts,
+        Self::ApiTokens,
+        Self::AuditLog,
+        Self::OwnAccount,
+    ];
+}
+
+/// May a holder of `role` do `action` to `resource`?
+pub fn allowed(role: Role, action: Action, resource: Resource) -> bool {
+    use Action::{Edit, View};
+    use Resource::*;
+    use Role::*;
+    match (resource, action) {
+        (OwnAccount, _) => true,
+        (People, View) => matches!(
+            role,
+            TrustAdmin | Head | Dsl | OnlineSafetyLead | Dpo | ItAdmin
+        ),
+        (People, Edit) => matches!(role, TrustAdmin | Head | ItAdmin),
+        (Accounts, View | Edit) | (ApiTokens, View | Edit) => {
+            matches!(role, TrustAdmin | Head | ItAdmin)
+        }
+        (AuditLog, View) => matches!(role, TrustAdmin | Head),
+        (AuditLog, Edit) => false,
+    }
+}
+
+/// May someone holding any of `roles` do `action` to `resource`?
+pub fn permits(roles: &[Role], action: Action, resource: Resource) -> bool {
+    roles.iter().any(|r| allowed(*r, action, resource))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matrix as a table: a row per role, a cell per (resource, action) in
+    /// `Resource::ALL` order, each "V" (view), "E" (edit), "VE" or "-".
+    const TABLE: &str = "
+        trust_admin        VE VE VE V  VE
+        head               VE VE VE V  VE
+        dsl                V  -  -  -  VE
+        online_safety_lead V  -  -  -  VE
+        dpo                V  -  -  -  VE
+        it_admin           VE VE VE -  VE
+        governor           -  -  -  -  VE
+        staff              -  -  -  -  VE
+        pupil              -  -  -  -  VE
+        parent             -  -  -  -  VE
+        visitor            -  -  -  -  VE
+    ";
+
+    #[test]
+    fn matrix_matches_the_table() {
+        let rows: Vec<&str> = TABLE
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(rows.len(), Role::ALL.len(), "every role has a row");
+        for row in rows {
+            let mut cells = row.split_whitespace();
+            let role: Role = cells.next().unwrap().parse().unwrap();
+            let cells: Vec<&str> = cells.collect();
+            assert_eq!(cells.len(), Resource::ALL.len(), "row {role}");
+            for (resource, cell) in Resource::ALL.into_iter().zip(cells) {
+                assert_eq!(
+                    allowed(role, Action::View, resource),
+                    cell.contains('V'),
+                    "{role} view {resource:?}"
+                );
+                assert_eq!(
+                    allowed(role, Action::Edit, resource),
+                    cell.contains('E'),
+                    "{role} edit {resource:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn any_role_is_enough() {
+        assert!(permits(
+            &[Role::Staff, Role::Head],
+            Action::View,
+            Resource::AuditLog
+        ));
+        assert!(!permits(&[], Action::View, Resource::OwnAccount));
+    }
+
+    #[test]
+    fn sensitive_roles_need_mfa() {
+        let need: Vec<Role> = Role::ALL.into_iter().filter(|r| r.requires_mfa()).collect();
+        assert_eq!(
+            need,
+            [
+                Role::TrustAdmin,
+                Role::Head,
+                Role::Dsl,
+                Role::OnlineSafetyLead,
+                Role::Dpo,
+                Role::ItAdmin
+            ]
+        );
+    }
+}

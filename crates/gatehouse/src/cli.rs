@@ -1,0 +1,207 @@
+//! The command line: every subcommand and its options.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Gatehouse: online safety and acceptable use for schools.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data folder of the installation (overrides the configuration; default ./gatehouse-data).
+    #[arg(long, global = true, env = "GATEHOUSE_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print records as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a fictional demo school (if the data folder is empty) and serve it.
+    Demo {
+        /// Address for the web server.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        web: SocketAddr,
+    },
+    /// Start the server from the configuration.
+    Serve {
+        /// Address for the web server (overrides the configuration).
+        #[arg(long, value_name = "ADDR")]
+        web: Option<SocketAddr>,
+    },
+    /// Exit 0 when the running server answers its health check.
+    Healthcheck {
+        /// Base URL of the server (default: from the configuration).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Import records.
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Manage sign-in accounts.
+    User {
+        /// Action.
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        /// Action.
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+    /// Write a consistent copy of the database while Gatehouse keeps running.
+    Backup {
+        /// The new backup file.
+        file: PathBuf,
+    },
+    /// Replace the database with a backup (stop the server first).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check or show the configuration.
+    Config {
+        /// Action.
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+    /// The audit log.
+    Audit {
+        /// Action.
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+/// `gatehouse import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// People from an MIS export (CSV).
+    People(ImportPeople),
+}
+
+/// Who an import file lists.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// Staff.
+    Staff,
+    /// Pupils.
+    Pupil,
+    /// Parents and carers.
+    Parent,
+    /// Governors.
+    Governor,
+    /// Visitors.
+    Visitor,
+    /// Volunteers.
+    Volunteer,
+}
+
+/// `gatehouse import people …`
+#[derive(Debug, Args)]
+pub struct ImportPeople {
+    /// Who the file lists.
+    #[arg(long, value_enum)]
+    pub kind: KindArg,
+    /// The CSV file.
+    pub file: PathBuf,
+    /// Show what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the valid rows even if others have problems.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// The file is the complete list: mark people missing from it as leavers.
+    #[arg(long)]
+    pub full: bool,
+    /// Read a column as a field, e.g. `--map "Legal Surname=last_name"` (repeatable).
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub map: Vec<String>,
+}
+
+/// `gatehouse user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. Prints a generated password unless --password-stdin is given.
+    Add {
+        /// Username.
+        username: String,
+        /// Role (repeatable): head, dsl, online_safety_lead, dpo, it_admin, governor, staff, pupil, parent, visitor, trust_admin.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Link to the person with this MIS id (or email, for visitors).
+        #[arg(long, value_name = "MIS_ID")]
+        person: Option<String>,
+        /// The person's kind, to find --person (default staff).
+        #[arg(long, value_enum, default_value = "staff")]
+        kind: KindArg,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password. Prints a generated one unless --password-stdin is given.
+    Passwd {
+        /// Username.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account: it can no longer sign in; its sessions end and tokens are revoked.
+    Disable {
+        /// Username.
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Username.
+        username: String,
+    },
+}
+
+/// `gatehouse token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API bearer token acting as a user; shown once, stored hashed.
+    Create {
+        /// The account the token acts as.
+        #[arg(long)]
+        user: String,
+        /// What the token is for.
+        #[arg(long)]
+        label: String,
+    },
+}
+
+/// `gatehouse config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration; exit non-zero naming the problem.
+    Check,
+    /// Print the effective configuration with secrets masked.
+    Show,
+}
+
+/// `gatehouse audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's chain; exit non-zero at the first altered entry.
+    Verify,
+}

@@ -1,0 +1,260 @@
+//! Configuration: one typed struct, read from a TOML file, then overridden by
+//! `GATEHOUSE_*` environment variables (`__` separates levels, so
+//! `GATEHOUSE_WEB__LISTEN=0.0.0.0:8080` sets `web.listen`). A variable ending in `_FILE`
+//! names a file holding the value (for secrets: `GATEHOUSE_SMTP__PASSWORD_FILE`).
+//! Unknown keys are refused with their name.
+
+use anyhow::{Context, Result};
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The school this installation serves.
+    pub school: SchoolConfig,
+    /// Where data is kept.
+    pub storage: StorageConfig,
+    /// The web server.
+    pub web: WebConfig,
+    /// Sign-in security.
+    pub security: SecurityConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[school]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchoolConfig {
+    /// Name used when the installation is first set up.
+    pub name: String,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Folder holding the database and other files.
+    pub data_dir: PathBuf,
+}
+
+/// `[web]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Mark cookies Secure: set when users reach Gatehouse over HTTPS.
+    pub secure_cookies: bool,
+    /// A notice shown on every page (empty for none).
+    pub banner: String,
+}
+
+/// `[security]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Require two-step sign-in for roles that reach sensitive records.
+    pub require_mfa: bool,
+    /// Hours a sign-in lasts.
+    pub session_hours: i64,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or a tracing filter such as `gatehouse=debug`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            school: SchoolConfig::default(),
+            storage: StorageConfig::default(),
+            web: WebConfig::default(),
+            security: SecurityConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+impl Default for SchoolConfig {
+    fn default() -> Self {
+        Self {
+            name: "My School".into(),
+        }
+    }
+}
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("gatehouse-data"),
+        }
+    }
+}
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secure_cookies: false,
+            banner: String::new(),
+        }
+    }
+}
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            require_mfa: true,
+            session_hours: 12,
+        }
+    }
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+/// Environment variables that are command-line options, not configuration keys.
+const NOT_CONFIG: [&str; 2] = ["CONFIG", "DATA"];
+
+impl Config {
+    /// Load from `file` (if given), then the environment `vars` (normally `std::env::vars()`).
+    pub fn load(file: Option<&Path>, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                anyhow::bail!("configuration file {} does not exist", f.display());
+            }
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        let mut plain = Vec::new();
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix("GATEHOUSE_") else { continue };
+            if NOT_CONFIG.contains(&rest) {
+                continue;
+            }
+            let (key, value) = match rest.strip_suffix("_FILE") {
+                Some(k) => {
+                    let v = std::fs::read_to_string(&value)
+                        .with_context(|| format!("reading {name}={value}"))?;
+                    (k.to_owned(), v.trim_end_matches(['\r', '\n']).to_owned())
+                }
+                None => (rest.to_owned(), value),
+            };
+            let path = key.to_ascii_lowercase().replace("__", ".");
+            plain.push((path, value));
+        }
+        for (path, value) in plain {
+            // Values are parsed like TOML values where they can be (numbers, booleans),
+            // as strings otherwise: the same rules as figment's own Env provider.
+            let parsed: figment::value::Value = value.parse().unwrap_or(figment::value::Value::from(value.clone()));
+            fig = fig.merge((path, parsed));
+        }
+        fig.extract::<Config>().map_err(|e| {
+            let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("configuration: {}", msgs.join("; "))
+        })
+    }
+
+    /// The configuration as TOML, with secret values masked.
+    pub fn to_masked_toml(&self) -> Result<String> {
+        let mut value = toml::Value::try_from(self)?;
+        mask(&mut value);
+        Ok(toml::to_string_pretty(&value)?)
+    }
+
+    /// Path of the SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.storage.data_dir.join("gatehouse.db")
+    }
+}
+
+fn mask(v: &mut toml::Value) {
+    if let toml::Value::Table(t) = v {
+        for (k, v) in t.iter_mut() {
+            if ["password", "secret", "token", "key"].iter().any(|s| k.contains(s)) && v.is_str() {
+                *v = toml::Value::String("********".into());
+            } else {
+                mask(v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_serve_one_school_on_localhost() {
+        let c = Config::load(None, vars(&[])).unwrap();
+        assert_eq!(c.web.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.security.require_mfa);
+        assert_eq!(c.database_path(), PathBuf::from("gatehouse-data/gatehouse.db"));
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[web]\nlisten = \"127.0.0.1:9000\"\nbanner = \"from file\"\n[school]\nname = \"Oak Academy\"").unwrap();
+        let c = Config::load(
+            Some(f.path()),
+            vars(&[("GATEHOUSE_WEB__BANNER", "from env"), ("GATEHOUSE_SECURITY__SESSION_HOURS", "4"), ("OTHER", "x")]),
+        )
+        .unwrap();
+        assert_eq!(c.web.listen.port(), 9000);
+        assert_eq!(c.web.banner, "from env");
+        assert_eq!(c.school.name, "Oak Academy");
+        assert_eq!(c.security.session_hours, 4);
+    }
+
+    #[test]
+    fn file_variables_read_secrets_from_files() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "Secret School").unwrap();
+        let path = f.path().to_str().unwrap().to_owned();
+        let c = Config::load(None, vars(&[("GATEHOUSE_SCHOOL__NAME_FILE", &path)])).unwrap();
+        assert_eq!(c.school.name, "Secret School");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[web]\nlisen = \"127.0.0.1:9000\"").unwrap();
+        let err = Config::load(Some(f.path()), vars(&[])).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        let err = Config::load(None, vars(&[("GATEHOUSE_WEB__PROT", "1")])).unwrap_err().to_string();
+        assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Config::load(None, vars(&[("GATEHOUSE_WEB__LISTEN", "not an address")])).unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn masked_output_hides_secrets() {
+        let mut v = toml::Value::try_from(Config::default()).unwrap();
+        if let toml::Value::Table(t) = &mut v {
+            t.insert("smtp".into(), toml::toml! { password = "hunter2" }.into());
+        }
+        mask(&mut v);
+        let s = toml::to_string(&v).unwrap();
+        assert!(!s.contains("hunter2") && s.contains("********"));
+    }
+}

@@ -1,0 +1,191 @@
+//! Storage: the [`Store`] trait and its SQLite implementation.
+//!
+//! Callers depend on the trait only, so a PostgreSQL implementation can follow without
+//! touching them. The trait is split by area (people, accounts, sessions, tokens, audit);
+//! each area's records are in [`records`]. Every write that changes records takes the
+//! [`AuditEvent`] that describes it and appends it in the same transaction, so a change
+//! and its audit entry are stored together or not at all.
+
+pub mod records;
+pub mod sqlite;
+mod time;
+
+use async_trait::async_trait;
+use gatehouse_domain::audit::{AuditEntry, AuditEvent};
+use gatehouse_domain::import::{ExistingPerson, ImportPlan};
+use gatehouse_domain::people::{MisId, PersonKind};
+use gatehouse_domain::permissions::Role;
+use jiff::Timestamp;
+use std::collections::HashSet;
+use std::path::Path;
+
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+/// The store's one error type.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or a statement failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("database schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was written by a newer Gatehouse.
+    #[error(
+        "this database has schema version {found}, newer than this Gatehouse understands (up to {known}); upgrade Gatehouse or restore a matching backup"
+    )]
+    SchemaTooNew {
+        /// Version found in the database.
+        found: i64,
+        /// Newest version this build knows.
+        known: i64,
+    },
+    /// A unique value is already taken (e.g. a username).
+    #[error("{0} is already taken")]
+    Conflict(String),
+    /// The record does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A stored value no longer parses; the database was edited outside Gatehouse.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// A file operation (backup) failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Shorthand for store results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Open the SQLite database at `path`, creating it and applying migrations.
+pub async fn open_sqlite(path: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(path).await
+}
+
+/// Schools and installation-wide settings.
+#[async_trait]
+pub trait SchoolStore: Send + Sync {
+    /// The school of a single-school installation, if set up.
+    async fn first_school(&self) -> Result<Option<School>>;
+    /// Create a school.
+    async fn create_school(&self, name: &str, at: Timestamp, audit: AuditEvent) -> Result<School>;
+    /// A setting's value.
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Set a setting if it is not yet set; returns the value now stored.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String>;
+}
+
+/// People and their links.
+#[async_trait]
+pub trait PeopleStore: Send + Sync {
+    /// A page of the directory.
+    async fn list_people(&self, school: i64, filter: &PeopleFilter) -> Result<PeoplePage>;
+    /// One person with their links and account.
+    async fn person(&self, school: i64, id: i64) -> Result<Option<PersonRecord>>;
+    /// Classes and year groups in use, for filters.
+    async fn facets(&self, school: i64) -> Result<Facets>;
+    /// Counts by kind (active people).
+    async fn count_by_kind(&self, school: i64) -> Result<Vec<(PersonKind, i64)>>;
+    /// Everyone of `kind`, active or not, in the shape an import plan compares against.
+    async fn people_for_import(&self, school: i64, kind: PersonKind) -> Result<Vec<ExistingPerson>>;
+    /// The MIS ids of every pupil (active or not), for linking parents.
+    async fn pupil_mis_ids(&self, school: i64) -> Result<HashSet<MisId>>;
+    /// Apply an import plan in one transaction. `progress` is told how many changes are done.
+    async fn apply_import(
+        &self,
+        school: i64,
+        plan: &ImportPlan,
+        at: Timestamp,
+        audit: AuditEvent,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<ImportOutcome>;
+}
+
+/// Accounts, roles and second factors.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Create an account with roles.
+    async fn create_account(&self, new: &NewAccount, at: Timestamp, audit: AuditEvent) -> Result<i64>;
+    /// An account by username (case-insensitive).
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>>;
+    /// An account by id.
+    async fn account(&self, id: i64) -> Result<Option<Account>>;
+    /// Every account of a school.
+    async fn list_accounts(&self, school: i64) -> Result<Vec<Account>>;
+    /// Replace the password hash and end the account's sessions.
+    async fn set_password(&self, id: i64, hash: &str, at: Timestamp, audit: AuditEvent) -> Result<()>;
+    /// Disable or enable; disabling ends the account's sessions and revokes its tokens.
+    async fn set_disabled(&self, id: i64, disabled: bool, at: Timestamp, audit: AuditEvent) -> Result<()>;
+    /// Replace the roles.
+    async fn set_roles(&self, id: i64, roles: &[Role], at: Timestamp, audit: AuditEvent) -> Result<()>;
+    /// Turn on the second factor with its secret and fresh recovery-code hashes.
+    async fn enable_mfa(
+        &self,
+        id: i64,
+        secret: &str,
+        recovery_code_hashes: &[String],
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// Use a recovery code once; true if it was valid and unused.
+    async fn use_recovery_code(&self, id: i64, code_hash: &str, at: Timestamp, audit: AuditEvent) -> Result<bool>;
+    /// How many unused recovery codes remain.
+    async fn recovery_codes_left(&self, id: i64) -> Result<i64>;
+}
+
+/// Signed-in sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Store a new session.
+    async fn create_session(&self, s: &Session) -> Result<()>;
+    /// A live session by the hash of its cookie value.
+    async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<Session>>;
+    /// Mark the second factor as passed.
+    async fn session_mfa_passed(&self, id_hash: &str) -> Result<()>;
+    /// End a session.
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Remove expired sessions; returns how many.
+    async fn purge_sessions(&self, now: Timestamp) -> Result<u64>;
+}
+
+/// API bearer tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Store a token's hash.
+    async fn create_token(&self, account: i64, label: &str, hash: &str, at: Timestamp, audit: AuditEvent) -> Result<i64>;
+    /// The live token with this hash and its account, marking it used.
+    async fn use_token(&self, hash: &str, at: Timestamp) -> Result<Option<(ApiToken, Account)>>;
+    /// An account's tokens.
+    async fn list_tokens(&self, account: i64) -> Result<Vec<ApiToken>>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Append an entry (for reads; writes append through their own methods).
+    async fn append_audit(&self, at: Timestamp, event: AuditEvent) -> Result<AuditEntry>;
+    /// Entries after `after_seq` in order, at most `limit`.
+    async fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// Search, newest first.
+    async fn search_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+}
+
+/// Whole-database operations.
+#[async_trait]
+pub trait Maintenance: Send + Sync {
+    /// Write a consistent copy of the database to `path` while it stays in use.
+    async fn backup_to(&self, path: &Path) -> Result<()>;
+    /// The schema version applied.
+    async fn schema_version(&self) -> Result<i64>;
+}
+
+/// Everything Gatehouse stores.
+pub trait Store:
+    SchoolStore + PeopleStore + AccountStore + SessionStore + TokenStore + AuditStore + Maintenance
+{
+}
+impl<T> Store for T where
+    T: SchoolStore + PeopleStore + AccountStore + SessionStore + TokenStore + AuditStore + Maintenance
+{
+}

@@ -1,0 +1,202 @@
+//! The records the store reads and writes.
+
+use gatehouse_domain::people::{PersonDetails, PersonKind};
+use gatehouse_domain::permissions::Role;
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// A school.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct School {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// What the people directory is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PeopleFilter {
+    /// Words that must each appear in the name, email or MIS id.
+    pub query: Option<String>,
+    /// Only this kind.
+    pub kind: Option<PersonKind>,
+    /// Only this year group (stored code: `N`, `R`, `1`…).
+    pub year_group: Option<String>,
+    /// Only this class.
+    pub class_name: Option<String>,
+    /// Include leavers.
+    pub include_inactive: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// A page of the directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeoplePage {
+    /// The rows.
+    pub people: Vec<Person>,
+    /// How many match in all.
+    pub total: i64,
+}
+
+/// A person as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    /// Id.
+    pub id: i64,
+    /// Details.
+    #[serde(flatten)]
+    pub details: PersonDetails,
+    /// False for leavers.
+    pub active: bool,
+}
+
+/// A short reference to a linked person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonRef {
+    /// Id.
+    pub id: i64,
+    /// "First Last".
+    pub name: String,
+    /// Kind.
+    pub kind: PersonKind,
+}
+
+/// A person with links, for the person page.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRecord {
+    /// The person.
+    pub person: Person,
+    /// Their parents and carers.
+    pub parents: Vec<PersonRef>,
+    /// Their children.
+    pub children: Vec<PersonRef>,
+    /// Their sign-in account, if any.
+    pub account: Option<Account>,
+    /// When first stored.
+    pub created_at: Timestamp,
+    /// When last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Values in use, for the directory's filters.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facets {
+    /// Year groups, as stored codes, in school order.
+    pub year_groups: Vec<String>,
+    /// Classes, sorted.
+    pub classes: Vec<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportOutcome {
+    /// People created.
+    pub created: usize,
+    /// People updated (including reactivated).
+    pub updated: usize,
+    /// People marked as leavers.
+    pub leavers: usize,
+    /// Parent–child links added.
+    pub links_added: usize,
+}
+
+/// A new account.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// School.
+    pub school_id: i64,
+    /// The person it belongs to, if any.
+    pub person_id: Option<i64>,
+    /// Username (stored lower-case).
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+}
+
+/// A sign-in account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// Id.
+    pub id: i64,
+    /// School.
+    pub school_id: i64,
+    /// The person it belongs to.
+    pub person_id: Option<i64>,
+    /// The person's name, if linked.
+    pub display_name: Option<String>,
+    /// Username.
+    pub username: String,
+    /// Argon2id PHC string.
+    #[serde(skip)]
+    pub password_hash: String,
+    /// TOTP secret (base32), when enrolled.
+    #[serde(skip)]
+    pub mfa_secret: Option<String>,
+    /// Whether sign-in asks for the second factor.
+    pub mfa_enabled: bool,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+    /// Roles held.
+    pub roles: Vec<Role>,
+}
+
+/// A signed-in session. Only the hash of the cookie value is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the cookie value, hex.
+    pub id_hash: String,
+    /// Account.
+    pub account_id: i64,
+    /// Whether the second factor was given (or not needed).
+    pub mfa_passed: bool,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Ends.
+    pub expires_at: Timestamp,
+    /// Client address at sign-in.
+    pub ip: Option<String>,
+    /// Browser at sign-in.
+    pub user_agent: Option<String>,
+}
+
+/// An API token (the secret itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    /// Id.
+    pub id: i64,
+    /// Account it acts as.
+    pub account_id: i64,
+    /// What it is for.
+    pub label: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last used.
+    pub last_used_at: Option<Timestamp>,
+    /// Revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// An audit search.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Actor (exact).
+    pub actor: Option<String>,
+    /// Action prefix, e.g. `person.`.
+    pub action: Option<String>,
+    /// Target (exact), e.g. `person:12`.
+    pub target: Option<String>,
+    /// At or after.
+    pub from: Option<Timestamp>,
+    /// Before.
+    pub to: Option<Timestamp>,
+    /// Page size.
+    pub limit: i64,
+    /// Only entries older than this sequence number (for paging).
+    pub before_seq: Option<i64>,
+}

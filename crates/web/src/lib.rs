@@ -1,0 +1,73 @@
+//! The web application: admin pages, sign-in, the JSON API and health checks.
+//!
+//! Handlers live in [`views`], one module per feature: each extracts the request, calls a
+//! service on [`gatehouse_service::Gatehouse`] and renders a typed askama template from
+//! `templates/`. [`security`] adds the response headers (strict CSP, no framing) and checks
+//! the CSRF token of every state-changing request; [`session`] turns the session cookie
+//! into the signed-in [`session::Viewer`].
+
+pub mod error;
+pub mod security;
+pub mod session;
+pub mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use gatehouse_service::Gatehouse;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The largest request body accepted (an MIS export of a large school fits easily).
+pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+/// How the web application is set up.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Mark cookies `Secure` (set when served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// Shown on every page when set (e.g. "Demo school: data is fictional").
+    pub banner: Option<String>,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The services.
+    pub app: Gatehouse,
+    /// Web settings.
+    pub settings: Arc<WebSettings>,
+    /// Uploaded import files waiting for the user to confirm the preview.
+    pub pending_imports: Arc<views::import::PendingImports>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Build the application's router.
+pub fn router(app: Gatehouse, settings: WebSettings) -> Router {
+    let state = AppState {
+        app,
+        settings: Arc::new(settings),
+        pending_imports: Arc::default(),
+    };
+    views::routes()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::csrf))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serve on an already bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,126 @@
+//! Page handlers, one module per feature. Each handler extracts, calls one service on
+//! [`gatehouse_service::Gatehouse`] and renders a typed template.
+
+pub mod account;
+pub mod api;
+pub mod assets;
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod home;
+pub mod import;
+pub mod people;
+
+use crate::AppState;
+use crate::error::WebError;
+use crate::session::Viewer;
+use askama::Template;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::{get, post};
+use gatehouse_domain::permissions::{Action, Resource};
+
+/// Every route of the application.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::show))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login/code", get(auth::code_form).post(auth::code))
+        .route("/logout", post(auth::logout))
+        .route("/people", get(people::list))
+        .route("/people/{id}", get(people::show))
+        .route("/people/import", get(import::form).post(import::preview))
+        .route("/people/import/apply", post(import::apply))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/mfa", get(account::mfa_form).post(account::mfa_confirm))
+        .route("/audit", get(audit::search))
+        .route("/audit/verify", post(audit::verify))
+        .route("/healthz", get(health::check))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/people", get(api::people))
+        .route("/static/{file}", get(assets::file))
+        .fallback(|| async { WebError::NotFound })
+}
+
+/// A link in the navigation bar.
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    /// Target.
+    pub href: &'static str,
+    /// Text.
+    pub label: &'static str,
+    /// The page being shown is under this link.
+    pub current: bool,
+}
+
+/// What the page frame (header, navigation, banner) needs.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// Signed-in person's name.
+    pub user: Option<String>,
+    /// Navigation links allowed to them.
+    pub nav: Vec<NavLink>,
+    /// CSRF token for the sign-out form and htmx.
+    pub csrf: String,
+    /// Installation banner (e.g. demo notice).
+    pub banner: Option<String>,
+    /// The school's name.
+    pub school: String,
+}
+
+impl Chrome {
+    /// The frame for a signed-in viewer, `section` naming the current nav link.
+    pub async fn for_viewer(state: &AppState, viewer: &Viewer, section: &str) -> Self {
+        let a = &viewer.actor;
+        let mut nav = vec![NavLink {
+            href: "/",
+            label: "Home",
+            current: section == "/",
+        }];
+        let mut add = |ok: bool, href: &'static str, label: &'static str| {
+            if ok {
+                nav.push(NavLink {
+                    href,
+                    label,
+                    current: section == href,
+                });
+            }
+        };
+        add(a.can(Action::View, Resource::People), "/people", "People");
+        add(a.can(Action::Edit, Resource::People), "/people/import", "Import");
+        add(a.can(Action::View, Resource::AuditLog), "/audit", "Audit log");
+        add(true, "/account", "My account");
+        Self {
+            user: Some(viewer.display_name()),
+            nav,
+            csrf: viewer.csrf().to_owned(),
+            banner: state.settings.banner.clone(),
+            school: school_name(state).await,
+        }
+    }
+
+    /// The frame for a page seen before sign-in.
+    pub async fn anonymous(state: &AppState, csrf: String) -> Self {
+        Self {
+            csrf,
+            banner: state.settings.banner.clone(),
+            school: school_name(state).await,
+            ..Self::default()
+        }
+    }
+}
+
+async fn school_name(state: &AppState) -> String {
+    state
+        .app
+        .school()
+        .await
+        .map(|s| s.name)
+        .unwrap_or_else(|_| "Gatehouse".into())
+}
+
+/// Render a template as an HTML response.
+pub fn render(t: &impl Template) -> Result<Html<String>, WebError> {
+    Ok(Html(t.render()?))
+}
