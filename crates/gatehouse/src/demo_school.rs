@@ -1449,7 +1449,7 @@ fn build_accounts(
             format!("{} ({} {})", g.role, g.forename, g.surname),
         ));
     }
-    for (username, index) in [("teacher", CLASS_TEACHER), ("ta", TEACHING_ASSISTANT)] {
+    for (username, index) in [("teacher", CLASS_TEACHER), ("assistant", TEACHING_ASSISTANT)] {
         if let Some(s) = staff.get(index) {
             accounts.push(account(
                 username,
@@ -1918,7 +1918,7 @@ mod tests {
                         "dpo" => job.contains("Data Protection Lead"),
                         "itadmin" => job.contains("Network Manager"),
                         "teacher" => job.contains("Class Teacher"),
-                        "ta" => job.contains("Teaching Assistant"),
+                        "assistant" => job.contains("Teaching Assistant"),
                         other => panic!("unexpected staff account {other}"),
                     };
                     assert!(fits, "{} is {job}", a.username);
