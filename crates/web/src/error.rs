@@ -2,7 +2,9 @@
 //! trace. Internal errors are logged with a reference the page shows.
 
 use askama::Template;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_service::ServiceError;
 
@@ -120,4 +122,35 @@ impl IntoResponse for WebError {
             }
         }
     }
+}
+
+/// Replace the plain-text answers axum gives for malformed requests (a form missing a
+/// field, a path that is not a number) with a friendly page. JSON answers are left alone.
+pub async fn friendly(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return res;
+    }
+    match status {
+        StatusCode::NOT_FOUND => WebError::NotFound.into_response(),
+        StatusCode::PAYLOAD_TOO_LARGE => error_page(status, "Too large", "That upload is larger than Gatehouse accepts (20 MB).", None),
+        s if s.is_server_error() => WebError::Internal(format!("status {s}")).into_response(),
+        _ => error_page(
+            status,
+            "That did not work",
+            "Gatehouse could not read what was sent: a field may be missing or in the wrong form. Go back and check the form.",
+            None,
+        ),
+    }
+}
+
+/// A panic in a handler becomes the friendly error page, never a dropped connection.
+pub fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    WebError::Internal("a request handler panicked".into()).into_response()
 }

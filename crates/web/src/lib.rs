@@ -56,6 +56,8 @@ pub fn router(app: Gatehouse, settings: WebSettings) -> Router {
     };
     views::routes()
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::csrf))
+        .layer(axum::middleware::from_fn(error::friendly))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panicked))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
