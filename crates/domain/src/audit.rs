@@ -1,15 +1,10 @@
-//! The audit log's tamper-evident chain.
-//!
-//! Each entry's hash covers its sequence number, its fields and the previous entry's hash,
-//! so editing, deleting or reordering any stored entry breaks every hash after it.
-//! [`verify_chain`] finds the first entry that does not fit.
+//! The audit log: what is recorded of each act, sealed into a hash chain
+//! ([`crate::chain`]) so that any edited, deleted or reordered entry is found.
 
+use crate::chain::link_hash;
+pub use crate::chain::{ChainBreak, ChainVerifier, GENESIS};
 use jiff::Timestamp;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-
-/// The `prev_hash` of the first entry.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What happened, before it is sealed into the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,86 +38,29 @@ pub struct AuditEntry {
 
 /// The hash of an entry with sequence `seq` at `at`, chained to `prev_hash`.
 pub fn entry_hash(prev_hash: &str, seq: i64, at: Timestamp, event: &AuditEvent) -> String {
-    let mut h = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_be_bytes());
-        h.update(bytes);
-    };
-    field(prev_hash.as_bytes());
-    field(&seq.to_be_bytes());
-    field(at.to_string().as_bytes());
-    field(event.actor.as_bytes());
-    field(event.action.as_bytes());
-    field(event.target.as_deref().unwrap_or("\u{0}").as_bytes());
-    field(event.ip.as_deref().unwrap_or("\u{0}").as_bytes());
-    field(event.detail.as_bytes());
-    hex::encode(h.finalize())
+    let at = at.to_string();
+    link_hash(
+        prev_hash,
+        seq,
+        &[
+            at.as_bytes(),
+            event.actor.as_bytes(),
+            event.action.as_bytes(),
+            event.target.as_deref().unwrap_or("\u{0}").as_bytes(),
+            event.ip.as_deref().unwrap_or("\u{0}").as_bytes(),
+            event.detail.as_bytes(),
+        ],
+    )
 }
 
-/// Where the chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("audit entry {seq}: {reason}")]
-pub struct ChainBreak {
-    /// The first entry that does not fit.
-    pub seq: i64,
-    /// Why.
-    pub reason: String,
-}
-
-/// Walks a chain in stored order. Feed entries with [`ChainVerifier::check`].
-#[derive(Debug)]
-pub struct ChainVerifier {
-    expected_seq: i64,
-    prev_hash: String,
-}
-
-impl Default for ChainVerifier {
-    fn default() -> Self {
-        Self {
-            expected_seq: 1,
-            prev_hash: GENESIS.to_owned(),
-        }
-    }
-}
-
-impl ChainVerifier {
-    /// Check the next entry; the error names the first that does not fit.
-    pub fn check(&mut self, e: &AuditEntry) -> Result<(), ChainBreak> {
-        let fail = |reason: &str| ChainBreak {
-            seq: e.seq,
-            reason: reason.to_owned(),
-        };
-        if e.seq != self.expected_seq {
-            return Err(ChainBreak {
-                seq: self.expected_seq,
-                reason: format!(
-                    "missing or out of order (found entry {} where {} was expected)",
-                    e.seq, self.expected_seq
-                ),
-            });
-        }
-        if e.prev_hash != self.prev_hash {
-            return Err(fail(
-                "does not follow the entry before it (an entry was removed or reordered)",
-            ));
-        }
-        if entry_hash(&e.prev_hash, e.seq, e.at, &e.event) != e.hash {
-            return Err(fail("its contents were changed after it was written"));
-        }
-        self.expected_seq += 1;
-        self.prev_hash.clone_from(&e.hash);
-        Ok(())
-    }
-
-    /// How many entries have been checked.
-    pub fn checked(&self) -> i64 {
-        self.expected_seq - 1
-    }
-
-    /// The hash of the last entry checked: record it elsewhere to detect a truncated tail.
-    pub fn head(&self) -> &str {
-        &self.prev_hash
-    }
+/// Check the next stored entry against the chain so far.
+pub fn check_entry(v: &mut ChainVerifier, e: &AuditEntry) -> Result<(), ChainBreak> {
+    v.check(
+        e.seq,
+        &e.prev_hash,
+        &e.hash,
+        &entry_hash(&e.prev_hash, e.seq, e.at, &e.event),
+    )
 }
 
 /// Check a whole chain; returns the number of entries on success.
@@ -131,7 +69,7 @@ pub fn verify_chain<'a>(
 ) -> Result<i64, ChainBreak> {
     let mut v = ChainVerifier::default();
     for e in entries {
-        v.check(e)?;
+        check_entry(&mut v, e)?;
     }
     Ok(v.checked())
 }

@@ -4,7 +4,9 @@
 //! the boundary (see [`people`]), time comes from an injected [`clock::Clock`], and who
 //! may do what is decided by the one permission matrix in [`permissions`].
 
+pub mod agreements;
 pub mod audit;
+pub mod chain;
 pub mod clock;
 pub mod error;
 pub mod import;

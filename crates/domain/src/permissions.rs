@@ -143,18 +143,24 @@ pub enum Resource {
     ApiTokens,
     /// The audit log.
     AuditLog,
-    /// One's own account: password, second factor.
+    /// One's own account: password, second factor, own agreements (and one's children's).
     OwnAccount,
+    /// Acceptable use policies and their versions.
+    Policies,
+    /// The register of who has signed which agreement; paper signatures are recorded here.
+    Register,
 }
 
 impl Resource {
     /// All resources, in table order.
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 7] = [
         Self::People,
         Self::Accounts,
         Self::ApiTokens,
         Self::AuditLog,
         Self::OwnAccount,
+        Self::Policies,
+        Self::Register,
     ];
 }
 
@@ -175,6 +181,13 @@ pub fn allowed(role: Role, action: Action, resource: Resource) -> bool {
         }
         (AuditLog, View) => matches!(role, TrustAdmin | Head),
         (AuditLog, Edit) => false,
+        (Policies, View) => matches!(
+            role,
+            TrustAdmin | Head | Dsl | OnlineSafetyLead | Dpo | Governor
+        ),
+        (Policies, Edit) => matches!(role, TrustAdmin | Head | OnlineSafetyLead),
+        (Register, View) => matches!(role, TrustAdmin | Head | Dsl | OnlineSafetyLead | Dpo),
+        (Register, Edit) => matches!(role, TrustAdmin | Head | Dsl | OnlineSafetyLead),
     }
 }
 
@@ -190,17 +203,17 @@ mod tests {
     /// The matrix as a table: a row per role, a cell per (resource, action) in
     /// `Resource::ALL` order, each "V" (view), "E" (edit), "VE" or "-".
     const TABLE: &str = "
-        trust_admin        VE VE VE V  VE
-        head               VE VE VE V  VE
-        dsl                V  -  -  -  VE
-        online_safety_lead V  -  -  -  VE
-        dpo                V  -  -  -  VE
-        it_admin           VE VE VE -  VE
-        governor           -  -  -  -  VE
-        staff              -  -  -  -  VE
-        pupil              -  -  -  -  VE
-        parent             -  -  -  -  VE
-        visitor            -  -  -  -  VE
+        trust_admin        VE VE VE V  VE VE VE
+        head               VE VE VE V  VE VE VE
+        dsl                V  -  -  -  VE V  VE
+        online_safety_lead V  -  -  -  VE VE VE
+        dpo                V  -  -  -  VE V  V
+        it_admin           VE VE VE -  VE -  -
+        governor           -  -  -  -  VE V  -
+        staff              -  -  -  -  VE -  -
+        pupil              -  -  -  -  VE -  -
+        parent             -  -  -  -  VE -  -
+        visitor            -  -  -  -  VE -  -
     ";
 
     #[test]

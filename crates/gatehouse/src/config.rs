@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The whole configuration.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The school this installation serves.
@@ -73,17 +73,6 @@ pub struct LogConfig {
     pub level: String,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            school: SchoolConfig::default(),
-            storage: StorageConfig::default(),
-            web: WebConfig::default(),
-            security: SecurityConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
-}
 impl Default for SchoolConfig {
     fn default() -> Self {
         Self {
@@ -128,7 +117,10 @@ const NOT_CONFIG: [&str; 2] = ["CONFIG", "DATA"];
 
 impl Config {
     /// Load from `file` (if given), then the environment `vars` (normally `std::env::vars()`).
-    pub fn load(file: Option<&Path>, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             if !f.exists() {
@@ -138,7 +130,9 @@ impl Config {
         }
         let mut plain = Vec::new();
         for (name, value) in vars {
-            let Some(rest) = name.strip_prefix("GATEHOUSE_") else { continue };
+            let Some(rest) = name.strip_prefix("GATEHOUSE_") else {
+                continue;
+            };
             if NOT_CONFIG.contains(&rest) {
                 continue;
             }
@@ -156,7 +150,9 @@ impl Config {
         for (path, value) in plain {
             // Values are parsed like TOML values where they can be (numbers, booleans),
             // as strings otherwise: the same rules as figment's own Env provider.
-            let parsed: figment::value::Value = value.parse().unwrap_or(figment::value::Value::from(value.clone()));
+            let parsed: figment::value::Value = value
+                .parse()
+                .unwrap_or(figment::value::Value::from(value.clone()));
             fig = fig.merge((path, parsed));
         }
         fig.extract::<Config>().map_err(|e| {
@@ -181,7 +177,11 @@ impl Config {
 fn mask(v: &mut toml::Value) {
     if let toml::Value::Table(t) = v {
         for (k, v) in t.iter_mut() {
-            if ["password", "secret", "token", "key"].iter().any(|s| k.contains(s)) && v.is_str() {
+            if ["password", "secret", "token", "key"]
+                .iter()
+                .any(|s| k.contains(s))
+                && v.is_str()
+            {
                 *v = toml::Value::String("********".into());
             } else {
                 mask(v);
@@ -196,7 +196,9 @@ mod tests {
     use std::io::Write;
 
     fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+        v.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -204,7 +206,10 @@ mod tests {
         let c = Config::load(None, vars(&[])).unwrap();
         assert_eq!(c.web.listen.to_string(), "127.0.0.1:8080");
         assert!(c.security.require_mfa);
-        assert_eq!(c.database_path(), PathBuf::from("gatehouse-data/gatehouse.db"));
+        assert_eq!(
+            c.database_path(),
+            PathBuf::from("gatehouse-data/gatehouse.db")
+        );
     }
 
     #[test]
@@ -213,7 +218,11 @@ mod tests {
         writeln!(f, "[web]\nlisten = \"127.0.0.1:9000\"\nbanner = \"from file\"\n[school]\nname = \"Oak Academy\"").unwrap();
         let c = Config::load(
             Some(f.path()),
-            vars(&[("GATEHOUSE_WEB__BANNER", "from env"), ("GATEHOUSE_SECURITY__SESSION_HOURS", "4"), ("OTHER", "x")]),
+            vars(&[
+                ("GATEHOUSE_WEB__BANNER", "from env"),
+                ("GATEHOUSE_SECURITY__SESSION_HOURS", "4"),
+                ("OTHER", "x"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.web.listen.port(), 9000);
@@ -235,15 +244,21 @@ mod tests {
     fn unknown_keys_are_named() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "[web]\nlisen = \"127.0.0.1:9000\"").unwrap();
-        let err = Config::load(Some(f.path()), vars(&[])).unwrap_err().to_string();
+        let err = Config::load(Some(f.path()), vars(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("lisen"), "{err}");
-        let err = Config::load(None, vars(&[("GATEHOUSE_WEB__PROT", "1")])).unwrap_err().to_string();
+        let err = Config::load(None, vars(&[("GATEHOUSE_WEB__PROT", "1")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("prot"), "{err}");
     }
 
     #[test]
     fn bad_values_name_their_key() {
-        let err = Config::load(None, vars(&[("GATEHOUSE_WEB__LISTEN", "not an address")])).unwrap_err().to_string();
+        let err = Config::load(None, vars(&[("GATEHOUSE_WEB__LISTEN", "not an address")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listen"), "{err}");
     }
 

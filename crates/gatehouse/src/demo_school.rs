@@ -1449,7 +1449,10 @@ fn build_accounts(
             format!("{} ({} {})", g.role, g.forename, g.surname),
         ));
     }
-    for (username, index) in [("teacher", CLASS_TEACHER), ("assistant", TEACHING_ASSISTANT)] {
+    for (username, index) in [
+        ("teacher", CLASS_TEACHER),
+        ("assistant", TEACHING_ASSISTANT),
+    ] {
         if let Some(s) = staff.get(index) {
             accounts.push(account(
                 username,

@@ -57,7 +57,10 @@ impl Gatehouse {
             password_hash: hash_password(&password)?,
             roles: req.roles.clone(),
         };
-        Ok(self.store.create_account(&new, self.clock.now(), event).await?)
+        Ok(self
+            .store
+            .create_account(&new, self.clock.now(), event)
+            .await?)
     }
 
     /// Every account of the school.
@@ -75,24 +78,51 @@ impl Gatehouse {
     }
 
     /// Set another account's password (an administrator's reset).
-    pub async fn reset_password(&self, actor: &Actor, username: &str, password: &str) -> Result<()> {
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &str,
+    ) -> Result<()> {
         actor.require(Action::Edit, Resource::Accounts)?;
         let school = self.school().await?;
         let account = self.account_named(username).await?;
         let checked = check_new_password(password, &account.username, &[&school.name])?;
-        let event = actor.event("account.password_reset", Some(format!("account:{}", account.id)), serde_json::json!({}));
+        let event = actor.event(
+            "account.password_reset",
+            Some(format!("account:{}", account.id)),
+            serde_json::json!({}),
+        );
         self.store
-            .set_password(account.id, &hash_password(&checked)?, self.clock.now(), event)
+            .set_password(
+                account.id,
+                &hash_password(&checked)?,
+                self.clock.now(),
+                event,
+            )
             .await?;
         Ok(())
     }
 
     /// Disable (or re-enable) an account.
-    pub async fn set_account_disabled(&self, actor: &Actor, username: &str, disabled: bool) -> Result<()> {
+    pub async fn set_account_disabled(
+        &self,
+        actor: &Actor,
+        username: &str,
+        disabled: bool,
+    ) -> Result<()> {
         actor.require(Action::Edit, Resource::Accounts)?;
         let account = self.account_named(username).await?;
-        let action = if disabled { "account.disable" } else { "account.enable" };
-        let event = actor.event(action, Some(format!("account:{}", account.id)), serde_json::json!({}));
+        let action = if disabled {
+            "account.disable"
+        } else {
+            "account.enable"
+        };
+        let event = actor.event(
+            action,
+            Some(format!("account:{}", account.id)),
+            serde_json::json!({}),
+        );
         self.store
             .set_disabled(account.id, disabled, self.clock.now(), event)
             .await?;
@@ -100,15 +130,25 @@ impl Gatehouse {
     }
 
     /// Create an API token acting as `username`. Returns the secret, to show once.
-    pub async fn create_token(&self, actor: &Actor, username: &str, label: &str) -> Result<(i64, String)> {
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        username: &str,
+        label: &str,
+    ) -> Result<(i64, String)> {
         actor.require(Action::Edit, Resource::ApiTokens)?;
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 100 {
-            return Err(ServiceError::Invalid("label: must be 1–100 characters".into()));
+            return Err(ServiceError::Invalid(
+                "label: must be 1–100 characters".into(),
+            ));
         }
         let account = self.account_named(username).await?;
         if account.disabled {
-            return Err(ServiceError::Invalid(format!("user: '{}' is disabled", account.username)));
+            return Err(ServiceError::Invalid(format!(
+                "user: '{}' is disabled",
+                account.username
+            )));
         }
         let secret = format!("gh_{}", random_hex(32));
         let event = actor.event(
@@ -118,7 +158,13 @@ impl Gatehouse {
         );
         let id = self
             .store
-            .create_token(account.id, label, &sha256_hex(&secret), self.clock.now(), event)
+            .create_token(
+                account.id,
+                label,
+                &sha256_hex(&secret),
+                self.clock.now(),
+                event,
+            )
             .await?;
         Ok((id, secret))
     }

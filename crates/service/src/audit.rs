@@ -1,7 +1,7 @@
 //! The audit log: checking the chain end to end, and searching it.
 
 use crate::{Actor, Gatehouse, Result};
-use gatehouse_domain::audit::{AuditEntry, ChainBreak, ChainVerifier};
+use gatehouse_domain::audit::{AuditEntry, ChainBreak, ChainVerifier, check_entry};
 use gatehouse_domain::permissions::{Action, Resource};
 use gatehouse_store::AuditFilter;
 
@@ -45,7 +45,7 @@ impl Gatehouse {
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
-                if let Err(b) = v.check(e) {
+                if let Err(b) = check_entry(&mut v, e) {
                     return Ok(ChainReport {
                         entries: v.checked(),
                         head: v.head().to_owned(),
@@ -62,7 +62,11 @@ impl Gatehouse {
     }
 
     /// Search the audit log, newest first. The search itself is audited.
-    pub async fn search_audit(&self, actor: &Actor, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    pub async fn search_audit(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>> {
         actor.require(Action::View, Resource::AuditLog)?;
         let found = self.store.search_audit(filter).await?;
         self.store

@@ -69,7 +69,9 @@ impl Throttle {
             .filter(|(n, _)| *n >= FREE_FAILURES)
             .filter_map(|(n, last)| {
                 let delay = 1i64 << (n - FREE_FAILURES).min(20);
-                let until = last.saturating_add(SignedDuration::from_secs(delay.min(MAX_DELAY_SECS))).ok()?;
+                let until = last
+                    .saturating_add(SignedDuration::from_secs(delay.min(MAX_DELAY_SECS)))
+                    .ok()?;
                 let left = until.duration_since(now).as_secs();
                 (left > 0).then_some(left as u64)
             })
@@ -220,7 +222,9 @@ impl Gatehouse {
         };
         let Some(account) = account.filter(|_| ok) else {
             self.throttle.fail(username, ip, now);
-            self.store.append_audit(now, event_for("auth.sign_in_failed")).await?;
+            self.store
+                .append_audit(now, event_for("auth.sign_in_failed"))
+                .await?;
             return Err(ServiceError::Unauthenticated(
                 "that username and password do not match an active account".into(),
             ));
@@ -241,7 +245,9 @@ impl Gatehouse {
                 user_agent: user_agent.map(|s| s.chars().take(300).collect()),
             })
             .await?;
-        self.store.append_audit(now, event_for("auth.sign_in")).await?;
+        self.store
+            .append_audit(now, event_for("auth.sign_in"))
+            .await?;
         Ok(SignedIn { token, next })
     }
 
@@ -268,13 +274,22 @@ impl Gatehouse {
     /// End a session.
     pub async fn sign_out(&self, token: &str, actor: &Actor) -> Result<()> {
         self.store.delete_session(&sha256_hex(token)).await?;
-        let event = actor.event("auth.sign_out", actor.account_id.map(|i| format!("account:{i}")), serde_json::json!({}));
+        let event = actor.event(
+            "auth.sign_out",
+            actor.account_id.map(|i| format!("account:{i}")),
+            serde_json::json!({}),
+        );
         self.store.append_audit(self.clock.now(), event).await?;
         Ok(())
     }
 
     /// Give the second factor: a current TOTP code or an unused recovery code.
-    pub async fn verify_second_factor(&self, info: &SessionInfo, code: &str, ip: Option<&str>) -> Result<()> {
+    pub async fn verify_second_factor(
+        &self,
+        info: &SessionInfo,
+        code: &str,
+        ip: Option<&str>,
+    ) -> Result<()> {
         let now = self.clock.now();
         let account = &info.account;
         if let Some(wait) = self.throttle.wait(&account.username, ip, now) {
@@ -297,15 +312,24 @@ impl Gatehouse {
                         account.id,
                         &sha256_hex(&code_norm),
                         now,
-                        actor.event("auth.recovery_code_used", target.clone(), serde_json::json!({})),
+                        actor.event(
+                            "auth.recovery_code_used",
+                            target.clone(),
+                            serde_json::json!({}),
+                        ),
                     )
                     .await?);
         if !ok {
             self.throttle.fail(&account.username, ip, now);
             self.store
-                .append_audit(now, actor.event("auth.second_factor_failed", target, serde_json::json!({})))
+                .append_audit(
+                    now,
+                    actor.event("auth.second_factor_failed", target, serde_json::json!({})),
+                )
                 .await?;
-            return Err(ServiceError::Unauthenticated("that code is not right; check your app and try again".into()));
+            return Err(ServiceError::Unauthenticated(
+                "that code is not right; check your app and try again".into(),
+            ));
         }
         self.throttle.succeed(&account.username, ip);
         self.store.session_mfa_passed(&info.session.id_hash).await?;
@@ -328,7 +352,13 @@ impl Gatehouse {
 
     /// Finish enrolment with a first code from the app. Returns the recovery codes, shown
     /// once; the session counts as having passed the second factor.
-    pub async fn confirm_enrolment(&self, info: &SessionInfo, secret: &str, code: &str, ip: Option<&str>) -> Result<Vec<String>> {
+    pub async fn confirm_enrolment(
+        &self,
+        info: &SessionInfo,
+        secret: &str,
+        code: &str,
+        ip: Option<&str>,
+    ) -> Result<Vec<String>> {
         let now = self.clock.now();
         let account = &info.account;
         let t = totp(secret, &self.security.issuer, &account.username)?;
@@ -343,7 +373,10 @@ impl Gatehouse {
                 format!("{}-{}", &h[..5], &h[5..])
             })
             .collect();
-        let hashes: Vec<String> = codes.iter().map(|c| sha256_hex(&normalise_code(c))).collect();
+        let hashes: Vec<String> = codes
+            .iter()
+            .map(|c| sha256_hex(&normalise_code(c)))
+            .collect();
         let actor = info.actor(ip.map(str::to_owned));
         self.store
             .enable_mfa(
@@ -351,7 +384,11 @@ impl Gatehouse {
                 secret,
                 &hashes,
                 now,
-                actor.event("auth.mfa_enabled", Some(format!("account:{}", account.id)), serde_json::json!({})),
+                actor.event(
+                    "auth.mfa_enabled",
+                    Some(format!("account:{}", account.id)),
+                    serde_json::json!({}),
+                ),
             )
             .await?;
         self.store.session_mfa_passed(&info.session.id_hash).await?;
@@ -359,13 +396,25 @@ impl Gatehouse {
     }
 
     /// Change one's own password, knowing the current one. Ends every session of the account.
-    pub async fn change_own_password(&self, info: &SessionInfo, current: &str, new: &str, ip: Option<&str>) -> Result<()> {
+    pub async fn change_own_password(
+        &self,
+        info: &SessionInfo,
+        current: &str,
+        new: &str,
+        ip: Option<&str>,
+    ) -> Result<()> {
         let account = &info.account;
         if !verify_password(current, &account.password_hash) {
-            return Err(ServiceError::Invalid("current password: that is not your current password".into()));
+            return Err(ServiceError::Invalid(
+                "current password: that is not your current password".into(),
+            ));
         }
         let school = self.school().await?;
-        let checked = gatehouse_domain::password::check_new_password(new, &account.username, &[&school.name])?;
+        let checked = gatehouse_domain::password::check_new_password(
+            new,
+            &account.username,
+            &[&school.name],
+        )?;
         let hash = hash_password(&checked)?;
         let actor = info.actor(ip.map(str::to_owned));
         self.store
@@ -373,7 +422,11 @@ impl Gatehouse {
                 account.id,
                 &hash,
                 self.clock.now(),
-                actor.event("account.password_changed", Some(format!("account:{}", account.id)), serde_json::json!({})),
+                actor.event(
+                    "account.password_changed",
+                    Some(format!("account:{}", account.id)),
+                    serde_json::json!({}),
+                ),
             )
             .await?;
         Ok(())
@@ -425,7 +478,11 @@ mod tests {
         assert_eq!(t.wait("ann", Some("10.0.0.1"), now), Some(1));
         t.fail("ann", Some("10.0.0.1"), now);
         assert_eq!(t.wait("ann", None, now), Some(2));
-        assert_eq!(t.wait("bob", Some("10.0.0.1"), now), Some(2), "the address is throttled too");
+        assert_eq!(
+            t.wait("bob", Some("10.0.0.1"), now),
+            Some(2),
+            "the address is throttled too"
+        );
         assert_eq!(t.wait("bob", Some("10.0.0.2"), now), None);
         let later = now.checked_add(SignedDuration::from_secs(3)).unwrap();
         assert_eq!(t.wait("ann", None, later), None);

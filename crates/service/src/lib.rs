@@ -6,8 +6,10 @@
 //! the audit entry for sensitive reads and every write.
 
 pub mod accounts;
+pub mod agreements;
 pub mod audit;
 pub mod auth;
+pub mod files;
 pub mod people;
 mod secrets;
 
@@ -98,7 +100,12 @@ impl Actor {
     }
 
     /// An audit event by this actor.
-    pub fn event(&self, action: &str, target: Option<String>, detail: serde_json::Value) -> AuditEvent {
+    pub fn event(
+        &self,
+        action: &str,
+        target: Option<String>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
         AuditEvent {
             actor: self.name.clone(),
             action: action.to_owned(),
@@ -143,17 +150,25 @@ pub struct Gatehouse {
     pub throttle: Arc<Throttle>,
     /// Secret key for signing (CSRF tokens), from the installation's settings.
     pub secret_key: Arc<[u8]>,
+    /// Where uploaded files (scans of paper signatures) are kept, by content hash.
+    pub files: Option<files::Files>,
 }
 
 impl std::fmt::Debug for Gatehouse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gatehouse").field("security", &self.security).finish_non_exhaustive()
+        f.debug_struct("Gatehouse")
+            .field("security", &self.security)
+            .finish_non_exhaustive()
     }
 }
 
 impl Gatehouse {
     /// Build the core over a store; loads (or creates) the installation's secret key.
-    pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, security: SecuritySettings) -> Result<Self> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        security: SecuritySettings,
+    ) -> Result<Self> {
         let key_hex = store
             .setting_or_insert("secret_key", &secrets::random_hex(32))
             .await?;
@@ -166,12 +181,23 @@ impl Gatehouse {
             security,
             throttle: Arc::new(Throttle::default()),
             secret_key,
+            files: None,
         })
+    }
+
+    /// Keep uploaded files in `dir` (created when needed).
+    #[must_use]
+    pub fn with_files(mut self, dir: std::path::PathBuf) -> Self {
+        self.files = Some(files::Files::new(dir));
+        self
     }
 
     /// The installation's school.
     pub async fn school(&self) -> Result<School> {
-        self.store.first_school().await?.ok_or(ServiceError::NoSchool)
+        self.store
+            .first_school()
+            .await?
+            .ok_or(ServiceError::NoSchool)
     }
 
     /// Create the school, if none exists yet.
@@ -181,9 +207,14 @@ impl Gatehouse {
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(ServiceError::Invalid("school name: must be 1–200 characters".into()));
+            return Err(ServiceError::Invalid(
+                "school name: must be 1–200 characters".into(),
+            ));
         }
         let event = actor.event("school.create", None, serde_json::json!({ "name": name }));
-        Ok(self.store.create_school(name, self.clock.now(), event).await?)
+        Ok(self
+            .store
+            .create_school(name, self.clock.now(), event)
+            .await?)
     }
 }

@@ -69,7 +69,11 @@ impl Gatehouse {
         self.store
             .append_audit(
                 self.clock.now(),
-                actor.event("person.view", Some(format!("person:{id}")), serde_json::json!({})),
+                actor.event(
+                    "person.view",
+                    Some(format!("person:{id}")),
+                    serde_json::json!({}),
+                ),
             )
             .await?;
         Ok(record)

@@ -11,11 +11,13 @@ pub mod sqlite;
 mod time;
 
 use async_trait::async_trait;
+use gatehouse_domain::agreements::ledger::{Signature, SignatureRecord};
 use gatehouse_domain::audit::{AuditEntry, AuditEvent};
 use gatehouse_domain::import::{ExistingPerson, ImportPlan};
 use gatehouse_domain::people::{MisId, PersonKind};
 use gatehouse_domain::permissions::Role;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -47,6 +49,9 @@ pub enum StoreError {
     /// The record does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The change is not allowed in the record's present state.
+    #[error("{0}")]
+    Refused(String),
     /// A stored value no longer parses; the database was edited outside Gatehouse.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
@@ -88,7 +93,8 @@ pub trait PeopleStore: Send + Sync {
     /// Counts by kind (active people).
     async fn count_by_kind(&self, school: i64) -> Result<Vec<(PersonKind, i64)>>;
     /// Everyone of `kind`, active or not, in the shape an import plan compares against.
-    async fn people_for_import(&self, school: i64, kind: PersonKind) -> Result<Vec<ExistingPerson>>;
+    async fn people_for_import(&self, school: i64, kind: PersonKind)
+    -> Result<Vec<ExistingPerson>>;
     /// The MIS ids of every pupil (active or not), for linking parents.
     async fn pupil_mis_ids(&self, school: i64) -> Result<HashSet<MisId>>;
     /// Apply an import plan in one transaction. `progress` is told how many changes are done.
@@ -106,7 +112,12 @@ pub trait PeopleStore: Send + Sync {
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Create an account with roles.
-    async fn create_account(&self, new: &NewAccount, at: Timestamp, audit: AuditEvent) -> Result<i64>;
+    async fn create_account(
+        &self,
+        new: &NewAccount,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<i64>;
     /// An account by username (case-insensitive).
     async fn account_by_username(&self, username: &str) -> Result<Option<Account>>;
     /// An account by id.
@@ -114,11 +125,29 @@ pub trait AccountStore: Send + Sync {
     /// Every account of a school.
     async fn list_accounts(&self, school: i64) -> Result<Vec<Account>>;
     /// Replace the password hash and end the account's sessions.
-    async fn set_password(&self, id: i64, hash: &str, at: Timestamp, audit: AuditEvent) -> Result<()>;
+    async fn set_password(
+        &self,
+        id: i64,
+        hash: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
     /// Disable or enable; disabling ends the account's sessions and revokes its tokens.
-    async fn set_disabled(&self, id: i64, disabled: bool, at: Timestamp, audit: AuditEvent) -> Result<()>;
+    async fn set_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
     /// Replace the roles.
-    async fn set_roles(&self, id: i64, roles: &[Role], at: Timestamp, audit: AuditEvent) -> Result<()>;
+    async fn set_roles(
+        &self,
+        id: i64,
+        roles: &[Role],
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
     /// Turn on the second factor with its secret and fresh recovery-code hashes.
     async fn enable_mfa(
         &self,
@@ -129,7 +158,13 @@ pub trait AccountStore: Send + Sync {
         audit: AuditEvent,
     ) -> Result<()>;
     /// Use a recovery code once; true if it was valid and unused.
-    async fn use_recovery_code(&self, id: i64, code_hash: &str, at: Timestamp, audit: AuditEvent) -> Result<bool>;
+    async fn use_recovery_code(
+        &self,
+        id: i64,
+        code_hash: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<bool>;
     /// How many unused recovery codes remain.
     async fn recovery_codes_left(&self, id: i64) -> Result<i64>;
 }
@@ -153,7 +188,14 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Store a token's hash.
-    async fn create_token(&self, account: i64, label: &str, hash: &str, at: Timestamp, audit: AuditEvent) -> Result<i64>;
+    async fn create_token(
+        &self,
+        account: i64,
+        label: &str,
+        hash: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<i64>;
     /// The live token with this hash and its account, marking it used.
     async fn use_token(&self, hash: &str, at: Timestamp) -> Result<Option<(ApiToken, Account)>>;
     /// An account's tokens.
@@ -171,6 +213,72 @@ pub trait AuditStore: Send + Sync {
     async fn search_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 }
 
+/// Agreement policies, their versions, the signature ledger and reminders sent.
+#[async_trait]
+pub trait AgreementStore: Send + Sync {
+    /// Create a policy.
+    async fn create_policy(
+        &self,
+        school: i64,
+        new: &NewPolicy,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<i64>;
+    /// Every policy of a school with its versions.
+    async fn policies(&self, school: i64) -> Result<Vec<Policy>>;
+    /// One policy with its versions.
+    async fn policy(&self, school: i64, id: i64) -> Result<Option<Policy>>;
+    /// Add a draft version (numbered after the last); returns its id.
+    async fn add_version(
+        &self,
+        draft: &NewVersion,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<i64>;
+    /// Approve a draft.
+    async fn approve_version(
+        &self,
+        version: i64,
+        by: &str,
+        on: Date,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// Publish an approved version; the version published before it is superseded.
+    async fn publish_version(
+        &self,
+        version: i64,
+        effective: Date,
+        review: Date,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// Append signatures or withdrawals to the ledger, all in one transaction.
+    async fn append_signatures(
+        &self,
+        school: i64,
+        s: Vec<Signature>,
+        audit: AuditEvent,
+    ) -> Result<Vec<SignatureRecord>>;
+    /// Ledger records of a school, optionally only for some people, oldest first.
+    async fn signatures(&self, school: i64, people: Option<&[i64]>)
+    -> Result<Vec<SignatureRecord>>;
+    /// Ledger records after `after_seq` in order, at most `limit` (for verification).
+    async fn ledger_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<SignatureRecord>>;
+    /// Every active person of a school (for the register).
+    async fn active_people(&self, school: i64) -> Result<Vec<Person>>;
+    /// The children linked to a parent.
+    async fn children_of(&self, parent: i64) -> Result<Vec<Person>>;
+    /// Note that a reminder was sent; false if it had been already.
+    async fn mark_reminder(
+        &self,
+        person: i64,
+        policy: i64,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool>;
+}
+
 /// Whole-database operations.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
@@ -182,10 +290,24 @@ pub trait Maintenance: Send + Sync {
 
 /// Everything Gatehouse stores.
 pub trait Store:
-    SchoolStore + PeopleStore + AccountStore + SessionStore + TokenStore + AuditStore + Maintenance
+    SchoolStore
+    + PeopleStore
+    + AccountStore
+    + SessionStore
+    + TokenStore
+    + AuditStore
+    + AgreementStore
+    + Maintenance
 {
 }
 impl<T> Store for T where
-    T: SchoolStore + PeopleStore + AccountStore + SessionStore + TokenStore + AuditStore + Maintenance
+    T: SchoolStore
+        + PeopleStore
+        + AccountStore
+        + SessionStore
+        + TokenStore
+        + AuditStore
+        + AgreementStore
+        + Maintenance
 {
 }

@@ -52,6 +52,8 @@ pub struct Person {
     pub details: PersonDetails,
     /// False for leavers.
     pub active: bool,
+    /// The day the record was first stored (when no start date is known, the day they joined).
+    pub recorded_on: jiff::civil::Date,
 }
 
 /// A short reference to a linked person.
@@ -199,4 +201,135 @@ pub struct AuditFilter {
     pub limit: i64,
     /// Only entries older than this sequence number (for paging).
     pub before_seq: Option<i64>,
+}
+
+/// A new agreement policy.
+#[derive(Debug, Clone)]
+pub struct NewPolicy {
+    /// Title.
+    pub title: String,
+    /// Who signs it.
+    pub audience: gatehouse_domain::agreements::Audience,
+    /// Who owns it (e.g. "Headteacher").
+    pub owner: String,
+    /// Days allowed to sign.
+    pub days_to_sign: u16,
+    /// Re-sign every academic year from this (month, day).
+    pub annual_from: Option<(i8, i8)>,
+}
+
+/// Where a version stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionStatus {
+    /// Being written.
+    Draft,
+    /// Approved (by the governing body or trust board), not yet published.
+    Approved,
+    /// In force (from its effective date).
+    Published,
+    /// Replaced by a later published version.
+    Superseded,
+}
+
+impl VersionStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Approved => "approved",
+            Self::Published => "published",
+            Self::Superseded => "superseded",
+        }
+    }
+    /// A label for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::Approved => "Approved",
+            Self::Published => "Published",
+            Self::Superseded => "Superseded",
+        }
+    }
+}
+
+/// A version of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyVersion {
+    /// Id.
+    pub id: i64,
+    /// Policy.
+    pub policy_id: i64,
+    /// 1, 2, 3…
+    pub number: u32,
+    /// Status.
+    pub status: VersionStatus,
+    /// Canonical Markdown.
+    pub body: String,
+    /// SHA-256 of the body.
+    pub hash: String,
+    /// Signers must sign again.
+    pub material: bool,
+    /// What changed.
+    pub change_note: String,
+    /// Approved by (e.g. "Full governing body").
+    pub approved_by: Option<String>,
+    /// Approved on.
+    pub approved_on: Option<jiff::civil::Date>,
+    /// In force from.
+    pub effective_on: Option<jiff::civil::Date>,
+    /// Next review due.
+    pub review_on: Option<jiff::civil::Date>,
+    /// When published.
+    pub published_at: Option<Timestamp>,
+    /// Author (username).
+    pub created_by: String,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+/// A policy with all its versions (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Audience.
+    pub audience: gatehouse_domain::agreements::Audience,
+    /// Owner.
+    pub owner: String,
+    /// Days allowed to sign.
+    pub days_to_sign: u16,
+    /// Annual re-signing date (month, day).
+    pub annual_from: Option<(i8, i8)>,
+    /// Versions, oldest first.
+    pub versions: Vec<PolicyVersion>,
+}
+
+impl Policy {
+    /// The newest published version (in force or about to be).
+    pub fn published(&self) -> Option<&PolicyVersion> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| v.status == VersionStatus::Published)
+    }
+}
+
+/// A new draft version.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    /// Policy.
+    pub policy_id: i64,
+    /// Canonical Markdown.
+    pub body: String,
+    /// Its SHA-256.
+    pub hash: String,
+    /// Signers must sign again once it is published.
+    pub material: bool,
+    /// What changed.
+    pub change_note: String,
+    /// Author.
+    pub created_by: String,
 }

@@ -60,7 +60,12 @@ struct ErrorPage<'a> {
 }
 
 /// Render a complete error page.
-pub fn error_page(status: StatusCode, title: &str, message: &str, reference: Option<&str>) -> Response {
+pub fn error_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    reference: Option<&str>,
+) -> Response {
     let body = ErrorPage {
         title,
         message,
@@ -68,7 +73,12 @@ pub fn error_page(status: StatusCode, title: &str, message: &str, reference: Opt
     }
     .render()
     .unwrap_or_else(|_| title.to_owned());
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 impl IntoResponse for WebError {
@@ -91,7 +101,9 @@ impl IntoResponse for WebError {
                 "There is nothing at this address. It may have been moved, or the link may be mistyped.",
                 None,
             ),
-            Self::BadRequest(m) => error_page(StatusCode::BAD_REQUEST, "That did not work", &m, None),
+            Self::BadRequest(m) => {
+                error_page(StatusCode::BAD_REQUEST, "That did not work", &m, None)
+            }
             Self::Csrf => error_page(
                 StatusCode::FORBIDDEN,
                 "Please try again",
@@ -102,7 +114,9 @@ impl IntoResponse for WebError {
                 let mut r = error_page(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many attempts",
-                    &format!("For your account's safety, please wait {secs} seconds before trying again."),
+                    &format!(
+                        "For your account's safety, please wait {secs} seconds before trying again."
+                    ),
                     None,
                 );
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -139,7 +153,12 @@ pub async fn friendly(req: Request, next: Next) -> Response {
     }
     match status {
         StatusCode::NOT_FOUND => WebError::NotFound.into_response(),
-        StatusCode::PAYLOAD_TOO_LARGE => error_page(status, "Too large", "That upload is larger than Gatehouse accepts (20 MB).", None),
+        StatusCode::PAYLOAD_TOO_LARGE => error_page(
+            status,
+            "Too large",
+            "That upload is larger than Gatehouse accepts (20 MB).",
+            None,
+        ),
         s if s.is_server_error() => WebError::Internal(format!("status {s}")).into_response(),
         _ => error_page(
             status,

@@ -25,10 +25,19 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 pub async fn headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     res
@@ -61,7 +70,10 @@ async fn token_in_body(headers: &HeaderMap, body: &Bytes) -> Option<String> {
     let ctype = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     if ctype.starts_with("application/x-www-form-urlencoded") {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
-        return pairs.into_iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v);
+        return pairs
+            .into_iter()
+            .find(|(k, _)| k == "csrf_token")
+            .map(|(_, v)| v);
     }
     if ctype.starts_with("multipart/form-data") {
         let boundary = multer::parse_boundary(ctype).ok()?;
@@ -85,7 +97,8 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     let headers = req.headers();
-    let bearer_only = headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(header::COOKIE);
+    let bearer_only =
+        headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(header::COOKIE);
     if bearer_only {
         return next.run(req).await;
     }
@@ -116,5 +129,6 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
         tracing::warn!(path = %parts.uri.path(), "CSRF check failed");
         return WebError::Csrf.into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }

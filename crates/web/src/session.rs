@@ -91,7 +91,10 @@ fn next_path(parts: &Parts) -> String {
 
 impl FromRequestParts<AppState> for AnySession {
     type Rejection = WebError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let sign_in = || WebError::SignIn {
             next: next_path(parts),
         };
@@ -101,7 +104,9 @@ impl FromRequestParts<AppState> for AnySession {
         let Some(info) = state.app.session(&token).await? else {
             return Err(sign_in());
         };
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp(None));
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(None));
         Ok(Self {
             csrf: csrf_token(&state.app.secret_key, &token),
             info,
@@ -138,7 +143,10 @@ impl Viewer {
 
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = WebError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = AnySession::from_request_parts(parts, state).await?;
         match session.info.stage {
             SessionStage::Ready => Ok(Self {

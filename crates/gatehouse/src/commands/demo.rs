@@ -21,7 +21,11 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
     let app = open(&config, sec).await?;
     let school = demo_school();
     let created = if app.store.first_school().await?.is_none() {
-        say(format!("Creating {} in {} …", school.name, config.storage.data_dir.display()));
+        say(format!(
+            "Creating {} in {} …",
+            school.name,
+            config.storage.data_dir.display()
+        ));
         populate(&app).await?;
         true
     } else {
@@ -42,7 +46,10 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
             say("The demo school was created just now.");
         }
         say("");
-        say(format!("Sign in as any of these (password: {}):", school.accounts.first().map_or("", |a| a.password.as_str())));
+        say(format!(
+            "Sign in as any of these (password: {}):",
+            school.accounts.first().map_or("", |a| a.password.as_str())
+        ));
         for a in &school.accounts {
             say(format!("  {:<12} {}", a.username, a.description));
         }
@@ -63,7 +70,11 @@ pub async fn populate(app: &Gatehouse) -> Result<()> {
         (PersonKind::Pupil, "pupils.csv", &school.pupils_csv),
         (PersonKind::Parent, "parents.csv", &school.parents_csv),
         (PersonKind::Visitor, "visitors.csv", &school.visitors_csv),
-        (PersonKind::Volunteer, "volunteers.csv", &school.volunteers_csv),
+        (
+            PersonKind::Volunteer,
+            "volunteers.csv",
+            &school.volunteers_csv,
+        ),
     ];
     for (kind, name, csv) in files {
         let req = ImportRequest {
@@ -72,17 +83,23 @@ pub async fn populate(app: &Gatehouse) -> Result<()> {
             full: false,
             file_name: format!("demo/{name}"),
         };
-        let preview = app.preview_import(&cli, csv.as_bytes(), &req, &mut |_| {}).await?;
+        let preview = app
+            .preview_import(&cli, csv.as_bytes(), &req, &mut |_| {})
+            .await?;
         if let Some(p) = preview.problems().first() {
             bail!("the demo's {name} has a problem: {p}");
         }
-        app.apply_import(&cli, &preview, &req, false, &|_| {}).await?;
+        app.apply_import(&cli, &preview, &req, false, &|_| {})
+            .await?;
     }
     for account in &school.accounts {
         create_account(app, &cli, account)
             .await
             .with_context(|| format!("creating the demo account {}", account.username))?;
     }
+    seed_agreements(app)
+        .await
+        .context("publishing the demo agreements")?;
     Ok(())
 }
 
@@ -99,5 +116,214 @@ async fn create_account(app: &Gatehouse, cli: &Actor, a: &DemoAccount) -> Result
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Publish the starter agreements for every audience and give the school a realistic
+/// history: most people signed this school year, some are overdue, staff have a new
+/// version with a material change that some have re-signed, and a few joiners are due.
+pub async fn seed_agreements(app: &Gatehouse) -> Result<()> {
+    use gatehouse_domain::agreements::ledger::{Act, Method, Relation, Signature};
+    use gatehouse_domain::agreements::requirement::academic_year_start;
+    use gatehouse_domain::agreements::text::parse_policy;
+    use gatehouse_domain::agreements::{Audience, starter};
+    use gatehouse_service::agreements::PolicyRequest;
+    use gatehouse_store::NewPolicy;
+    use jiff::ToSpan;
+
+    let cli = Actor::cli();
+    let today = app.today();
+    let year_start = academic_year_start(today, 9, 1);
+    let last_year = year_start.checked_sub(1.year())?;
+    let school = app.school().await?;
+    let mut policies = Vec::new();
+    for audience in Audience::ALL {
+        let s = starter::starter(audience);
+        let (policy_id, v1) = app
+            .create_policy(
+                &cli,
+                &PolicyRequest {
+                    policy: NewPolicy {
+                        title: s.title.to_owned(),
+                        audience,
+                        owner: "Headteacher".into(),
+                        days_to_sign: 14,
+                        annual_from: Some((9, 1)),
+                    },
+                    source: s.markdown.to_owned(),
+                    candidate: None,
+                },
+            )
+            .await?;
+        app.approve_version(
+            &cli,
+            v1,
+            "Full governing body",
+            last_year.checked_sub(2.months())?,
+        )
+        .await?;
+        // The visitors' agreement is left past its review date, to show the reminder.
+        let review = if audience == Audience::Visitors {
+            today.checked_sub(3.weeks())?
+        } else {
+            year_start.checked_add(1.year())?.checked_sub(1.month())?
+        };
+        app.publish_version(&cli, v1, last_year, review).await?;
+        policies.push((audience, policy_id));
+    }
+
+    // Staff: a second version with a material change, in force since five days ago.
+    let staff_policy = policies
+        .iter()
+        .find(|(a, _)| *a == Audience::Staff)
+        .map(|(_, id)| *id)
+        .unwrap_or_default();
+    let mut text = parse_policy(starter::starter(Audience::Staff).markdown).text;
+    if let Some(clause) = text.sections.get_mut(1).and_then(|s| s.clauses.first_mut()) {
+        clause.text.push_str(" This includes generative AI tools, which I use only in the ways the school has approved.");
+    }
+    if let Some(section) = text.sections.last_mut() {
+        let n = section.clauses.len() + 1;
+        section.clauses.push(gatehouse_domain::agreements::text::Clause {
+            number: n.to_string(),
+            text: "I will complete the school's annual online safety training and keep my knowledge of the filtering and monitoring arrangements up to date.".into(),
+        });
+    }
+    let v2 = app
+        .new_version(
+            &cli,
+            staff_policy,
+            &text.canonical(),
+            true,
+            "Generative AI and annual training added",
+        )
+        .await?;
+    app.approve_version(
+        &cli,
+        v2,
+        "Full governing body",
+        today.checked_sub(3.weeks())?,
+    )
+    .await?;
+    let v2_effective = today.checked_sub(5.days())?;
+    app.publish_version(&cli, v2, v2_effective, year_start.checked_add(1.year())?)
+        .await?;
+
+    // Signatures: decided by a fixed hash of the person, so every demo is the same.
+    let people = app.store.active_people(school.id).await?;
+    let demo_accounts = demo_school().accounts;
+    let all_policies = app.store.policies(school.id).await?;
+    let mut signatures = Vec::new();
+    for person in &people {
+        let audience = Audience::of(person.details.kind, person.details.year_group);
+        let Some(policy) = all_policies.iter().find(|p| p.audience == audience) else {
+            continue;
+        };
+        let roll = (person.id.wrapping_mul(2_654_435_761) >> 7) % 100;
+        let is_demo_login = |name: &str| {
+            demo_accounts.iter().any(|a| {
+                a.username == name
+                    && (a.mis_id_or_email
+                        == person
+                            .details
+                            .mis_id
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_default()
+                        || a.mis_id_or_email
+                            == person
+                                .details
+                                .email
+                                .as_ref()
+                                .map(|e| e.to_string())
+                                .unwrap_or_default())
+            })
+        };
+        // Who signed this year (the rest are overdue): most people.
+        let signed_share = match audience {
+            Audience::Staff | Audience::Governors => 92,
+            Audience::Visitors => 60,
+            Audience::Parents => 70,
+            _ => 82,
+        };
+        let head = is_demo_login("head");
+        let teacher = is_demo_login("teacher");
+        if roll >= signed_share && !head && !teacher {
+            continue;
+        }
+        let signed_on = year_start
+            .checked_add((roll % 20).days())?
+            .min(today);
+        let (signer_id, relation) =
+            if audience.is_pupils() && (audience.parent_signs_only() || roll % 3 == 0) {
+                match app
+                    .store
+                    .person(school.id, person.id)
+                    .await?
+                    .and_then(|r| r.parents.first().map(|p| p.id))
+                {
+                    Some(parent) => (parent, Relation::Parent),
+                    None => (person.id, Relation::Own),
+                }
+            } else {
+                (person.id, Relation::Own)
+            };
+        let mut versions: Vec<&gatehouse_store::PolicyVersion> =
+            policy.versions.iter().take(1).collect();
+        // Staff who have already re-signed the new version (the head has; the teacher has not).
+        if audience == Audience::Staff && (head || (roll % 2 == 0 && !teacher)) {
+            versions.extend(policy.versions.get(1));
+        }
+        for (i, v) in versions.into_iter().enumerate() {
+            let on = if i == 0 {
+                signed_on
+            } else {
+                v2_effective
+                    .checked_add((roll % 4).days())?
+                    .min(today)
+            };
+            signatures.push(Signature {
+                person_id: person.id,
+                signer_id,
+                relation,
+                policy_id: policy.id,
+                version_id: v.id,
+                version_number: v.number,
+                version_hash: v.hash.clone(),
+                act: Act::Sign,
+                method: if roll % 10 == 0 {
+                    Method::Paper
+                } else {
+                    Method::Online
+                },
+                typed_name: String::new(),
+                signed_on: on,
+                recorded_at: on
+                    .to_zoned(jiff::tz::TimeZone::UTC)?
+                    .timestamp()
+                    .checked_add(9.hours())?,
+                recorded_by: "demo".into(),
+                ip: None,
+                user_agent: None,
+                scan_sha256: None,
+            });
+        }
+    }
+    // Typed names are those of the signer.
+    let names: std::collections::HashMap<i64, String> = people
+        .iter()
+        .map(|p| (p.id, p.details.full_name()))
+        .collect();
+    for s in &mut signatures {
+        s.typed_name = names.get(&s.signer_id).cloned().unwrap_or_default();
+    }
+    signatures.sort_by_key(|s| s.recorded_at);
+    app.store
+        .append_signatures(
+            school.id,
+            signatures,
+            cli.event("demo.signatures", None, serde_json::json!({})),
+        )
+        .await?;
     Ok(())
 }

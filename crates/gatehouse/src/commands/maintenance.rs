@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?)
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?)
 }
 
 async fn server_answers(base: &str) -> bool {
@@ -47,7 +49,11 @@ pub async fn backup(config: &Config, file: &Path) -> Result<ExitCode> {
     let app = open_existing(config).await?;
     app.store.backup_to(file).await?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    say(format!("Backup written to {} ({} KiB).", file.display(), size / 1024));
+    say(format!(
+        "Backup written to {} ({} KiB).",
+        file.display(),
+        size / 1024
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -57,11 +63,17 @@ pub async fn restore(config: &Config, file: &Path, force: bool) -> Result<ExitCo
         bail!("{} is not a file", file.display());
     }
     if server_answers(&format!("http://{}", config.web.listen)).await {
-        bail!("Gatehouse is running at {}; stop it before restoring", config.web.listen);
+        bail!(
+            "Gatehouse is running at {}; stop it before restoring",
+            config.web.listen
+        );
     }
     let db = config.database_path();
     if db.exists() && !force {
-        bail!("{} already has a database; add --force to replace it with the backup", config.storage.data_dir.display());
+        bail!(
+            "{} already has a database; add --force to replace it with the backup",
+            config.storage.data_dir.display()
+        );
     }
     std::fs::create_dir_all(&config.storage.data_dir)?;
     let staging = db.with_extension("db.restoring");
@@ -86,7 +98,11 @@ pub async fn restore(config: &Config, file: &Path, force: bool) -> Result<ExitCo
         let _ = std::fs::remove_file(staging.with_extension(format!("restoring-{}", &ext[3..])));
     }
     std::fs::rename(&staging, &db).with_context(|| format!("replacing {}", db.display()))?;
-    say(format!("Restored {} into {}.", file.display(), db.display()));
+    say(format!(
+        "Restored {} into {}.",
+        file.display(),
+        db.display()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -113,9 +129,16 @@ pub async fn audit(config: &Config, action: AuditCommand, json: bool) -> Result<
                     b.seq, b.reason, report.entries
                 ));
             } else {
-                say(format!("The audit log is intact: {} entries; last seal {}.", report.entries, report.head));
+                say(format!(
+                    "The audit log is intact: {} entries; last seal {}.",
+                    report.entries, report.head
+                ));
             }
-            Ok(if report.broken.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if report.broken.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

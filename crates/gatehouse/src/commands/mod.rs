@@ -23,13 +23,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(d) = &cli.data {
         config.storage.data_dir.clone_from(d);
     }
-    init_logging(&config, matches!(cli.command, Command::Demo { .. } | Command::Serve { .. }));
+    init_logging(
+        &config,
+        matches!(cli.command, Command::Demo { .. } | Command::Serve { .. }),
+    );
     match cli.command {
         Command::Demo { web } => demo::run(config, web).await,
         Command::Serve { web } => serve::run(config, web).await,
         Command::Healthcheck { url } => maintenance::healthcheck(&config, url).await,
         Command::Import { what } => match what {
-            crate::cli::ImportCommand::People(args) => people::import(&config, args, cli.json).await,
+            crate::cli::ImportCommand::People(args) => {
+                people::import(&config, args, cli.json).await
+            }
         },
         Command::User { action } => users::user(&config, action, cli.json).await,
         Command::Token { action } => users::token(&config, action, cli.json).await,
@@ -41,7 +46,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn init_logging(config: &Config, server: bool) {
-    let default = if server { config.log.level.as_str() } else { "warn" };
+    let default = if server {
+        config.log.level.as_str()
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -54,7 +63,8 @@ fn init_logging(config: &Config, server: bool) {
 /// Open the installation's database and services.
 pub async fn open(config: &Config, security: SecuritySettings) -> Result<Gatehouse> {
     let dir = &config.storage.data_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data folder {}", dir.display()))?;
     let store = SqliteStore::open(&config.database_path())
         .await
         .with_context(|| format!("opening the database in {}", dir.display()))?;

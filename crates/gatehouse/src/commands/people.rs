@@ -6,8 +6,8 @@ use crate::cli::ImportPeople;
 use crate::config::Config;
 use anyhow::{Context, Result};
 use gatehouse_domain::import::parse_map_arg;
-use gatehouse_service::people::{ImportPreview, ImportRequest};
 use gatehouse_service::Actor;
+use gatehouse_service::people::{ImportPreview, ImportRequest};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
 
@@ -19,7 +19,9 @@ fn bar(len: u64, what: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let b = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} rows ({eta} left)") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} rows ({eta} left)")
+    {
         b.set_style(style.progress_chars("=> "));
     }
     b.set_message(what.to_owned());
@@ -37,7 +39,13 @@ fn print_preview(p: &ImportPreview, dry_run: bool) {
         plan.leavers.len(),
         plan.problems.len()
     ));
-    let ignored: Vec<&str> = p.parsed.columns.iter().filter(|c| c.field.is_none()).map(|c| c.header.as_str()).collect();
+    let ignored: Vec<&str> = p
+        .parsed
+        .columns
+        .iter()
+        .filter(|c| c.field.is_none())
+        .map(|c| c.header.as_str())
+        .collect();
     if !ignored.is_empty() {
         say(format!("Columns not used: {}", ignored.join(", ")));
     }
@@ -46,11 +54,24 @@ fn print_preview(p: &ImportPreview, dry_run: bool) {
     }
     if dry_run {
         for r in plan.creates.iter().take(20) {
-            say(format!("  new (line {}): {}", r.line, r.details.full_name()));
+            say(format!(
+                "  new (line {}): {}",
+                r.line,
+                r.details.full_name()
+            ));
         }
         for u in plan.updates.iter().take(20) {
-            let changes: Vec<String> = u.changes.iter().map(|c| format!("{} '{}' -> '{}'", c.field, c.before, c.after)).collect();
-            say(format!("  changed (line {}): {}: {}", u.row.line, u.row.details.full_name(), changes.join(", ")));
+            let changes: Vec<String> = u
+                .changes
+                .iter()
+                .map(|c| format!("{} '{}' -> '{}'", c.field, c.before, c.after))
+                .collect();
+            say(format!(
+                "  changed (line {}): {}: {}",
+                u.row.line,
+                u.row.details.full_name(),
+                changes.join(", ")
+            ));
         }
         for l in plan.leavers.iter().take(20) {
             say(format!("  leaver: {}", l.name));
@@ -60,8 +81,13 @@ fn print_preview(p: &ImportPreview, dry_run: bool) {
 
 /// Run the import.
 pub async fn import(config: &Config, args: ImportPeople, json: bool) -> Result<ExitCode> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let overrides = args.map.iter().map(|m| parse_map_arg(m)).collect::<Result<Vec<_>, _>>()?;
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let overrides = args
+        .map
+        .iter()
+        .map(|m| parse_map_arg(m))
+        .collect::<Result<Vec<_>, _>>()?;
     let app = open_existing(config).await?;
     let cli = Actor::cli();
     let req = ImportRequest {
@@ -78,28 +104,46 @@ pub async fn import(config: &Config, args: ImportPeople, json: bool) -> Result<E
     reading.finish_and_clear();
     let problems = preview.problems().len();
     if json && (args.dry_run || (problems > 0 && !args.skip_invalid)) {
-        say_json(&serde_json::json!({ "applied": false, "plan": preview.plan, "columns": preview.parsed.columns }))?;
-        return Ok(if problems > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        say_json(
+            &serde_json::json!({ "applied": false, "plan": preview.plan, "columns": preview.parsed.columns }),
+        )?;
+        return Ok(if problems > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     if !json {
         print_preview(&preview, args.dry_run);
     }
     if args.dry_run {
         say("Dry run: nothing was changed.");
-        return Ok(if problems > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        return Ok(if problems > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     if problems > 0 && !args.skip_invalid {
-        say("Nothing was imported. Correct the file, or use --skip-invalid to import only the valid rows.");
+        say(
+            "Nothing was imported. Correct the file, or use --skip-invalid to import only the valid rows.",
+        );
         return Ok(ExitCode::FAILURE);
     }
-    let changes = (preview.plan.creates.len() + preview.plan.updates.len() + preview.plan.leavers.len()) as u64;
+    let changes = (preview.plan.creates.len()
+        + preview.plan.updates.len()
+        + preview.plan.leavers.len()) as u64;
     let writing = bar(changes, "saving");
     let outcome = app
-        .apply_import(&cli, &preview, &req, args.skip_invalid, &|n| writing.set_position(n as u64))
+        .apply_import(&cli, &preview, &req, args.skip_invalid, &|n| {
+            writing.set_position(n as u64)
+        })
         .await?;
     writing.finish_and_clear();
     if json {
-        say_json(&serde_json::json!({ "applied": true, "outcome": outcome, "skipped_problems": problems }))?;
+        say_json(
+            &serde_json::json!({ "applied": true, "outcome": outcome, "skipped_problems": problems }),
+        )?;
     } else {
         say(format!(
             "Imported: {} added, {} updated, {} marked as leavers, {} parent–child links added{}.",
@@ -107,7 +151,11 @@ pub async fn import(config: &Config, args: ImportPeople, json: bool) -> Result<E
             outcome.updated,
             outcome.leavers,
             outcome.links_added,
-            if problems > 0 { format!("; {problems} problem row(s) skipped") } else { String::new() }
+            if problems > 0 {
+                format!("; {problems} problem row(s) skipped")
+            } else {
+                String::new()
+            }
         ));
     }
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,6 @@
 //! `gatehouse serve`: the web server, until Ctrl-C or SIGTERM, with background upkeep.
 
-use super::{open, security, say};
+use super::{open, say, security};
 use crate::config::Config;
 use anyhow::{Context, Result};
 use gatehouse_service::{Actor, Gatehouse};
@@ -12,16 +12,27 @@ use std::time::Duration;
 /// Start from the configuration.
 pub async fn run(config: Config, web: Option<SocketAddr>) -> Result<ExitCode> {
     let app = open(&config, security(&config)).await?;
-    app.ensure_school(&Actor::cli(), &config.school.name).await?;
-    if app.store.list_accounts(app.school().await?.id).await?.is_empty() {
-        tracing::warn!("no accounts yet: create the first with `gatehouse user add NAME --role head`");
+    app.ensure_school(&Actor::cli(), &config.school.name)
+        .await?;
+    if app
+        .store
+        .list_accounts(app.school().await?.id)
+        .await?
+        .is_empty()
+    {
+        tracing::warn!(
+            "no accounts yet: create the first with `gatehouse user add NAME --role head`"
+        );
     }
     let addr = web.unwrap_or(config.web.listen);
     let settings = WebSettings {
         secure_cookies: config.web.secure_cookies,
         banner: Some(config.web.banner.clone()).filter(|b| !b.trim().is_empty()),
     };
-    serve_until_stopped(app, addr, settings, |url| say(format!("Gatehouse is running at {url}"))).await
+    serve_until_stopped(app, addr, settings, |url| {
+        say(format!("Gatehouse is running at {url}"))
+    })
+    .await
 }
 
 /// Bind, report the URL, serve until a stop signal.

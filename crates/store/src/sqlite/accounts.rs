@@ -23,7 +23,10 @@ fn account(row: &SqliteRow) -> Result<Account> {
         .unwrap_or_default()
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<Role>().map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(|s| {
+            s.parse::<Role>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
         .collect::<Result<Vec<_>>>()?;
     roles.sort();
     let first: Option<String> = row.try_get("first_name")?;
@@ -55,7 +58,9 @@ async fn require_account(conn: &mut SqliteConnection, id: i64) -> Result<()> {
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    found.map(|_| ()).ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
 }
 
 async fn insert_roles(conn: &mut SqliteConnection, id: i64, roles: &[Role]) -> Result<()> {
@@ -71,7 +76,12 @@ async fn insert_roles(conn: &mut SqliteConnection, id: i64, roles: &[Role]) -> R
 
 #[async_trait]
 impl AccountStore for SqliteStore {
-    async fn create_account(&self, new: &NewAccount, at: Timestamp, audit_event: AuditEvent) -> Result<i64> {
+    async fn create_account(
+        &self,
+        new: &NewAccount,
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<i64> {
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (school_id, person_id, username, password_hash, created_at, updated_at)
@@ -120,7 +130,13 @@ impl AccountStore for SqliteStore {
         rows.iter().map(account).collect()
     }
 
-    async fn set_password(&self, id: i64, hash: &str, at: Timestamp, audit_event: AuditEvent) -> Result<()> {
+    async fn set_password(
+        &self,
+        id: i64,
+        hash: &str,
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         require_account(&mut tx, id).await?;
         sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
@@ -135,7 +151,13 @@ impl AccountStore for SqliteStore {
         Ok(())
     }
 
-    async fn set_disabled(&self, id: i64, disabled: bool, at: Timestamp, audit_event: AuditEvent) -> Result<()> {
+    async fn set_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         require_account(&mut tx, id).await?;
         sqlx::query("UPDATE accounts SET disabled = $1, updated_at = $2 WHERE id = $3")
@@ -157,7 +179,13 @@ impl AccountStore for SqliteStore {
         Ok(())
     }
 
-    async fn set_roles(&self, id: i64, roles: &[Role], at: Timestamp, audit_event: AuditEvent) -> Result<()> {
+    async fn set_roles(
+        &self,
+        id: i64,
+        roles: &[Role],
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         require_account(&mut tx, id).await?;
         sqlx::query("DELETE FROM role_assignments WHERE account_id = $1")
@@ -181,12 +209,14 @@ impl AccountStore for SqliteStore {
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         require_account(&mut tx, id).await?;
-        sqlx::query("UPDATE accounts SET mfa_secret = $1, mfa_enabled = 1, updated_at = $2 WHERE id = $3")
-            .bind(secret)
-            .bind(ts(at))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET mfa_secret = $1, mfa_enabled = 1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(secret)
+        .bind(ts(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -203,7 +233,13 @@ impl AccountStore for SqliteStore {
         Ok(())
     }
 
-    async fn use_recovery_code(&self, id: i64, code_hash: &str, at: Timestamp, audit_event: AuditEvent) -> Result<bool> {
+    async fn use_recovery_code(
+        &self,
+        id: i64,
+        code_hash: &str,
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let r = sqlx::query(
             "UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_hash = $3 AND used_at IS NULL",
@@ -314,7 +350,14 @@ fn token(row: &SqliteRow) -> Result<ApiToken> {
 
 #[async_trait]
 impl TokenStore for SqliteStore {
-    async fn create_token(&self, account_id: i64, label: &str, hash: &str, at: Timestamp, audit_event: AuditEvent) -> Result<i64> {
+    async fn create_token(
+        &self,
+        account_id: i64,
+        label: &str,
+        hash: &str,
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<i64> {
         let mut tx = self.begin().await?;
         require_account(&mut tx, account_id).await?;
         let id: i64 = sqlx::query_scalar(
@@ -334,10 +377,11 @@ impl TokenStore for SqliteStore {
     }
 
     async fn use_token(&self, hash: &str, at: Timestamp) -> Result<Option<(ApiToken, Account)>> {
-        let row = sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(hash)
-            .fetch_optional(&self.read)
-            .await?;
+        let row =
+            sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(hash)
+                .fetch_optional(&self.read)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let t = token(&row)?;
         let Some(acct) = self.account(t.account_id).await? else {

@@ -11,12 +11,20 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 /// Append `event` to the chain. Runs inside a write transaction, so the tail read here
 /// cannot change before the insert.
-pub(super) async fn append(conn: &mut SqliteConnection, at: Timestamp, event: AuditEvent) -> Result<AuditEntry> {
+pub(super) async fn append(
+    conn: &mut SqliteConnection,
+    at: Timestamp,
+    event: AuditEvent,
+) -> Result<AuditEntry> {
     let tail: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *conn)
             .await?;
-    let entry = seal(tail.as_ref().map(|(s, h)| (*s, h.as_str())), stored_ts(at), event);
+    let entry = seal(
+        tail.as_ref().map(|(s, h)| (*s, h.as_str())),
+        stored_ts(at),
+        event,
+    );
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, action, target, ip, detail, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -75,7 +83,9 @@ impl AuditStore for SqliteStore {
             q.push(" AND actor = ").push_bind(a.clone());
         }
         if let Some(a) = &f.action {
-            q.push(" AND action LIKE ").push_bind(format!("{}%", a.replace('%', "")));
+            q.push(" AND action LIKE ")
+                .push_bind(format!("{}%", super::like_escape(a)))
+                .push(" ESCAPE '\\'");
         }
         if let Some(t) = &f.target {
             q.push(" AND target = ").push_bind(t.clone());
@@ -89,7 +99,8 @@ impl AuditStore for SqliteStore {
         if let Some(s) = f.before_seq {
             q.push(" AND seq < ").push_bind(s);
         }
-        q.push(" ORDER BY seq DESC LIMIT ").push_bind(f.limit.clamp(1, 1000));
+        q.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(f.limit.clamp(1, 1000));
         let rows = q.build().fetch_all(&self.read).await?;
         rows.iter().map(entry).collect()
     }

@@ -7,6 +7,7 @@
 //! transaction; a database with a newer schema than this build knows is refused.
 
 mod accounts;
+mod agreements;
 mod audit;
 mod people;
 mod schools;
@@ -93,9 +94,18 @@ async fn refuse_newer_schema(pool: &SqlitePool) -> Result<()> {
 /// Map a unique-constraint failure to [`StoreError::Conflict`] naming `what`.
 fn conflict(e: sqlx::Error, what: &str) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_owned())
+        }
         _ => StoreError::Database(e),
     }
+}
+
+/// `s` with the `LIKE` wildcards escaped, for a pattern used with `ESCAPE '\'`.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 #[async_trait]

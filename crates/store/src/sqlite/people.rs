@@ -21,7 +21,10 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn opt<T>(raw: Option<String>, parse: impl Fn(&str) -> Result<T, gatehouse_domain::DomainError>) -> Result<Option<T>> {
+fn opt<T>(
+    raw: Option<String>,
+    parse: impl Fn(&str) -> Result<T, gatehouse_domain::DomainError>,
+) -> Result<Option<T>> {
     raw.filter(|s| !s.is_empty())
         .map(|s| parse(&s).map_err(corrupt))
         .transpose()
@@ -47,10 +50,12 @@ pub(super) fn person(row: &SqliteRow) -> Result<Person> {
             .map(|s| parse_date(&s))
             .transpose()?,
     };
+    let created = parse_ts(row.try_get("created_at")?)?;
     Ok(Person {
         id: row.try_get("id")?,
         details,
         active: row.try_get("active")?,
+        recorded_on: created.to_zoned(jiff::tz::TimeZone::UTC).date(),
     })
 }
 
@@ -70,16 +75,16 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, school: i64, f: &PeopleFilter) {
     }
     if let Some(words) = &f.query {
         for word in words.split_whitespace().take(5) {
-            let like = format!("%{}%", word.replace(['%', '_'], ""));
+            let like = format!("%{}%", super::like_escape(word));
             q.push(" AND (first_name LIKE ")
                 .push_bind(like.clone())
-                .push(" OR last_name LIKE ")
+                .push(" ESCAPE '\\' OR last_name LIKE ")
                 .push_bind(like.clone())
-                .push(" OR email LIKE ")
+                .push(" ESCAPE '\\' OR email LIKE ")
                 .push_bind(like.clone())
-                .push(" OR mis_id LIKE ")
+                .push(" ESCAPE '\\' OR mis_id LIKE ")
                 .push_bind(like)
-                .push(")");
+                .push(" ESCAPE '\\')");
         }
     }
 }
@@ -118,8 +123,17 @@ fn details_binds<'q>(
 }
 
 /// Make sure the derived groups for a person's kind, year and class exist.
-async fn ensure_groups(conn: &mut SqliteConnection, school: i64, d: &PersonDetails, seen: &mut HashSet<String>) -> Result<()> {
-    let mut wanted = vec![(d.kind.plural_label().to_owned(), "kind", d.kind.as_str().to_owned())];
+async fn ensure_groups(
+    conn: &mut SqliteConnection,
+    school: i64,
+    d: &PersonDetails,
+    seen: &mut HashSet<String>,
+) -> Result<()> {
+    let mut wanted = vec![(
+        d.kind.plural_label().to_owned(),
+        "kind",
+        d.kind.as_str().to_owned(),
+    )];
     if let Some(y) = d.year_group {
         wanted.push((y.to_string(), "year", y.code()));
     }
@@ -211,10 +225,11 @@ impl PeopleStore for SqliteStore {
             id,
         )
         .await?;
-        let account_id: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE person_id = $1")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let account_id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE person_id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
         let account = match account_id {
             Some(a) => crate::AccountStore::account(self, a).await?,
             None => None,
@@ -236,7 +251,11 @@ impl PeopleStore for SqliteStore {
         .bind(school)
         .fetch_all(&self.read)
         .await?;
-        years.sort_by_key(|y| YearGroup::parse(y).map(YearGroup::ordinal).unwrap_or(i8::MAX));
+        years.sort_by_key(|y| {
+            YearGroup::parse(y)
+                .map(YearGroup::ordinal)
+                .unwrap_or(i8::MAX)
+        });
         let classes: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT class_name FROM people WHERE school_id = $1 AND active = 1 AND class_name IS NOT NULL ORDER BY class_name",
         )
@@ -264,7 +283,11 @@ impl PeopleStore for SqliteStore {
         Ok(out)
     }
 
-    async fn people_for_import(&self, school: i64, kind: PersonKind) -> Result<Vec<ExistingPerson>> {
+    async fn people_for_import(
+        &self,
+        school: i64,
+        kind: PersonKind,
+    ) -> Result<Vec<ExistingPerson>> {
         let rows = sqlx::query("SELECT * FROM people WHERE school_id = $1 AND kind = $2")
             .bind(school)
             .bind(kind.as_str())
@@ -344,7 +367,7 @@ impl PeopleStore for SqliteStore {
             out.links_added += link_children(&mut tx, school, id, &row.children, &now).await?;
             out.created += 1;
             done += 1;
-            if done % 200 == 0 {
+            if done.is_multiple_of(200) {
                 progress(done);
             }
         }
@@ -363,20 +386,23 @@ impl PeopleStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             ensure_groups(&mut tx, school, d, &mut groups_seen).await?;
-            out.links_added += link_children(&mut tx, school, u.id, &u.children_added, &now).await?;
+            out.links_added +=
+                link_children(&mut tx, school, u.id, &u.children_added, &now).await?;
             out.updated += 1;
             done += 1;
-            if done % 200 == 0 {
+            if done.is_multiple_of(200) {
                 progress(done);
             }
         }
         for l in &plan.leavers {
-            sqlx::query("UPDATE people SET active = 0, updated_at = $1 WHERE id = $2 AND school_id = $3")
-                .bind(&now)
-                .bind(l.id)
-                .bind(school)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE people SET active = 0, updated_at = $1 WHERE id = $2 AND school_id = $3",
+            )
+            .bind(&now)
+            .bind(l.id)
+            .bind(school)
+            .execute(&mut *tx)
+            .await?;
             out.leavers += 1;
             done += 1;
         }

@@ -17,13 +17,20 @@ impl SchoolStore for SqliteStore {
         Ok(row.map(|(id, name)| School { id, name }))
     }
 
-    async fn create_school(&self, name: &str, at: Timestamp, audit_event: AuditEvent) -> Result<School> {
+    async fn create_school(
+        &self,
+        name: &str,
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<School> {
         let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO schools (name, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(name)
-            .bind(ts(at))
-            .fetch_one(&mut *tx)
-            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO schools (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(ts(at))
+        .fetch_one(&mut *tx)
+        .await?;
         audit::append(&mut tx, at, audit_event).await?;
         tx.commit().await?;
         Ok(School {
@@ -33,19 +40,23 @@ impl SchoolStore for SqliteStore {
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String> {
         let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
         let v: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
             .bind(key)
             .fetch_one(&mut *tx)

@@ -43,7 +43,12 @@ struct CodesPage {
     codes: Vec<String>,
 }
 
-async fn account_page(state: &AppState, viewer: &Viewer, message: Option<String>, error: Option<String>) -> Result<AccountPage, WebError> {
+async fn account_page(
+    state: &AppState,
+    viewer: &Viewer,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<AccountPage, WebError> {
     let account = &viewer.session.info.account;
     let codes_left = state
         .app
@@ -76,14 +81,29 @@ pub struct PasswordForm {
 }
 
 /// `POST /account/password`. Success ends every session, so the person signs in again.
-pub async fn change_password(State(state): State<AppState>, viewer: Viewer, Form(f): Form<PasswordForm>) -> Result<Response, WebError> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, WebError> {
     if f.new != f.confirm {
-        let page = account_page(&state, &viewer, None, Some("new password: the two entries differ".into())).await?;
+        let page = account_page(
+            &state,
+            &viewer,
+            None,
+            Some("new password: the two entries differ".into()),
+        )
+        .await?;
         return Ok((StatusCode::BAD_REQUEST, render(&page)?).into_response());
     }
     match state
         .app
-        .change_own_password(&viewer.session.info, &f.current, &f.new, viewer.session.ip.as_deref())
+        .change_own_password(
+            &viewer.session.info,
+            &f.current,
+            &f.new,
+            viewer.session.ip.as_deref(),
+        )
         .await
     {
         Ok(()) => Ok(axum::response::Redirect::to("/login?next=/account").into_response()),
@@ -106,7 +126,12 @@ fn qr_svg(url: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn mfa_page(state: &AppState, s: &AnySession, secret: Option<String>, error: Option<String>) -> Result<MfaPage, WebError> {
+async fn mfa_page(
+    state: &AppState,
+    s: &AnySession,
+    secret: Option<String>,
+    error: Option<String>,
+) -> Result<MfaPage, WebError> {
     let enrolment = state.app.enrolment(&s.info.account, secret.as_deref())?;
     Ok(MfaPage {
         chrome: Chrome::anonymous(state, s.csrf.clone()).await,
@@ -133,7 +158,11 @@ pub struct MfaForm {
 }
 
 /// `POST /account/mfa`: confirm enrolment; show the recovery codes once.
-pub async fn mfa_confirm(State(state): State<AppState>, s: AnySession, Form(f): Form<MfaForm>) -> Result<Response, WebError> {
+pub async fn mfa_confirm(
+    State(state): State<AppState>,
+    s: AnySession,
+    Form(f): Form<MfaForm>,
+) -> Result<Response, WebError> {
     if s.info.stage == SessionStage::NeedsCode {
         return Err(WebError::Redirect("/login/code".into()));
     }

@@ -46,8 +46,16 @@ pub struct ApiCaller(pub Actor);
 
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorized = || ApiError(StatusCode::UNAUTHORIZED, "a valid bearer token is required".into());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorized = || {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "a valid bearer token is required".into(),
+            )
+        };
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -55,7 +63,9 @@ impl FromRequestParts<AppState> for ApiCaller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_owned)
             .ok_or_else(unauthorized)?;
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp(None));
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(None));
         state
             .app
             .token_actor(&token, ip)
@@ -90,7 +100,9 @@ pub async fn people(
         .filter(|k| !k.is_empty())
         .map(|k| k.parse())
         .transpose()
-        .map_err(|e: gatehouse_domain::DomainError| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+        .map_err(|e: gatehouse_domain::DomainError| {
+            ApiError(StatusCode::BAD_REQUEST, e.to_string())
+        })?;
     let filter = PeopleFilter {
         query: q.q,
         kind,
@@ -99,4 +111,23 @@ pub async fn people(
         ..PeopleFilter::default()
     };
     Ok(Json(state.app.people(&actor, &filter).await?))
+}
+
+/// `GET /api/v1/people/{id}/agreements`: has this person signed everything required?
+/// Used by the network access gate.
+pub async fn agreements(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (person, list) = state.app.agreements_of(&actor, id).await?;
+    let all_signed = list.iter().all(|a| !a.status.needs_action());
+    let overdue = list.iter().any(|a| a.status.is_overdue());
+    Ok(Json(json!({
+        "person_id": person.id,
+        "name": person.details.full_name(),
+        "all_signed": all_signed,
+        "any_overdue": overdue,
+        "agreements": list,
+    })))
 }

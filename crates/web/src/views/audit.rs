@@ -49,12 +49,20 @@ impl From<&AuditEntry> for EntryRow {
     fn from(e: &AuditEntry) -> Self {
         Self {
             seq: e.seq,
-            at: e.at.to_zoned(TimeZone::UTC).strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            at: e
+                .at
+                .to_zoned(TimeZone::UTC)
+                .strftime("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
             actor: e.event.actor.clone(),
             action: e.event.action.clone(),
             target: e.event.target.clone().unwrap_or_default(),
             ip: e.event.ip.clone().unwrap_or_default(),
-            detail: if e.event.detail == "{}" { String::new() } else { e.event.detail.clone() },
+            detail: if e.event.detail == "{}" {
+                String::new()
+            } else {
+                e.event.detail.clone()
+            },
         }
     }
 }
@@ -82,8 +90,14 @@ fn day(field: &'static str, s: &str) -> Result<Option<jiff::Timestamp>, WebError
         .map_err(|_| WebError::BadRequest(format!("{field}: '{s}' is out of range")))
 }
 
-async fn page(state: &AppState, viewer: &Viewer, q: AuditQuery, report: Option<ChainReport>) -> Result<Html<String>, WebError> {
-    let to = day("to", &q.to)?.and_then(|t| t.checked_add(jiff::SignedDuration::from_hours(24)).ok());
+async fn page(
+    state: &AppState,
+    viewer: &Viewer,
+    q: AuditQuery,
+    report: Option<ChainReport>,
+) -> Result<Html<String>, WebError> {
+    let to =
+        day("to", &q.to)?.and_then(|t| t.checked_add(jiff::SignedDuration::from_hours(24)).ok());
     let filter = AuditFilter {
         actor: Some(q.actor.trim().to_lowercase()).filter(|s| !s.is_empty()),
         action: Some(q.action.trim().to_owned()).filter(|s| !s.is_empty()),
@@ -103,9 +117,16 @@ async fn page(state: &AppState, viewer: &Viewer, q: AuditQuery, report: Option<C
             ("from", q.from.as_str()),
             ("to", q.to.as_str()),
         ];
-        let mut qs: Vec<(&str, String)> = pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, (*v).to_owned())).collect();
+        let mut qs: Vec<(&str, String)> = pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect();
         qs.push(("before", last.to_string()));
-        format!("/audit?{}", serde_urlencoded::to_string(qs).unwrap_or_default())
+        format!(
+            "/audit?{}",
+            serde_urlencoded::to_string(qs).unwrap_or_default()
+        )
     });
     render(&AuditPage {
         chrome: Chrome::for_viewer(state, viewer, "/audit").await,
@@ -117,12 +138,19 @@ async fn page(state: &AppState, viewer: &Viewer, q: AuditQuery, report: Option<C
 }
 
 /// `GET /audit`.
-pub async fn search(State(state): State<AppState>, viewer: Viewer, Query(q): Query<AuditQuery>) -> Result<Html<String>, WebError> {
+pub async fn search(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<AuditQuery>,
+) -> Result<Html<String>, WebError> {
     page(&state, &viewer, q, None).await
 }
 
 /// `POST /audit/verify`: check the whole chain and show the result above the search.
-pub async fn verify(State(state): State<AppState>, viewer: Viewer) -> Result<Html<String>, WebError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Html<String>, WebError> {
     let report = state.app.verify_audit(&viewer.actor).await?;
     page(&state, &viewer, AuditQuery::default(), Some(report)).await
 }

@@ -45,12 +45,24 @@ pub struct NextQuery {
 }
 
 /// `GET /login`.
-pub async fn login_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Result<Response, WebError> {
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, WebError> {
     let (binding, new_cookie) = match csrf_binding(&headers) {
         Some(b) => (b, None),
         None => {
             let v = hex::encode(rand::random::<[u8; 16]>());
-            (v.clone(), Some(set_cookie(ANON_COOKIE, &v, state.settings.secure_cookies, None)))
+            (
+                v.clone(),
+                Some(set_cookie(
+                    ANON_COOKIE,
+                    &v,
+                    state.settings.secure_cookies,
+                    None,
+                )),
+            )
         }
     };
     let page = LoginPage {
@@ -81,11 +93,28 @@ pub async fn login(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    match state.app.sign_in(&f.username, &f.password, ip.as_deref(), ua).await {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    match state
+        .app
+        .sign_in(&f.username, &f.password, ip.as_deref(), ua)
+        .await
+    {
         Ok(signed) => {
             let to = match signed.next {
-                SessionStage::Ready => safe_next(f.next.as_deref()),
+                SessionStage::Ready => {
+                    // Anything to sign comes before anything else.
+                    let pending = match state.app.session(&signed.token).await? {
+                        Some(info) => !state.app.pending(&info.actor(ip.clone())).await?.is_empty(),
+                        None => false,
+                    };
+                    if pending {
+                        "/sign".to_owned()
+                    } else {
+                        safe_next(f.next.as_deref())
+                    }
+                }
                 SessionStage::NeedsCode => "/login/code".into(),
                 SessionStage::NeedsEnrolment => "/account/mfa".into(),
             };
@@ -104,7 +133,8 @@ pub async fn login(
         Err(ServiceError::Unauthenticated(msg)) => {
             let binding = csrf_binding(&headers).unwrap_or_default();
             let page = LoginPage {
-                chrome: Chrome::anonymous(&state, csrf_token(&state.app.secret_key, &binding)).await,
+                chrome: Chrome::anonymous(&state, csrf_token(&state.app.secret_key, &binding))
+                    .await,
                 next: safe_next(f.next.as_deref()),
                 username: f.username,
                 error: Some(msg),
@@ -134,11 +164,19 @@ pub struct CodeForm {
 }
 
 /// `POST /login/code`.
-pub async fn code(State(state): State<AppState>, s: AnySession, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
+pub async fn code(
+    State(state): State<AppState>,
+    s: AnySession,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, WebError> {
     if s.info.stage != SessionStage::NeedsCode {
         return Ok(Redirect::to("/").into_response());
     }
-    match state.app.verify_second_factor(&s.info, &f.code, s.ip.as_deref()).await {
+    match state
+        .app
+        .verify_second_factor(&s.info, &f.code, s.ip.as_deref())
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/").into_response()),
         Err(ServiceError::Unauthenticated(msg)) => Ok((
             StatusCode::UNAUTHORIZED,

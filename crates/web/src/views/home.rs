@@ -6,7 +6,7 @@ use crate::error::WebError;
 use crate::session::Viewer;
 use askama::Template;
 use axum::extract::State;
-use axum::response::Html;
+use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::permissions::{Action, Resource, Role};
 
 /// A count on the home page.
@@ -28,10 +28,28 @@ struct HomePage {
     mfa_enabled: bool,
     mfa_expected: bool,
     is_family: bool,
+    coverage: Vec<Coverage>,
+    reviews_due: Vec<(i64, String, String)>,
+    can_policies: bool,
+    person_id: Option<i64>,
 }
 
-/// `GET /`.
-pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Html<String>, WebError> {
+/// Signing coverage of one policy, for the home page.
+#[derive(Debug)]
+pub struct Coverage {
+    id: i64,
+    title: String,
+    signed_percent: usize,
+    signed: usize,
+    required: usize,
+    overdue: usize,
+}
+
+/// `GET /`. Anyone with an agreement to sign is sent to sign it first.
+pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
+    if super::sign::must_sign(&state, &viewer).await {
+        return Ok(Redirect::to("/sign").into_response());
+    }
     let a = &viewer.actor;
     let mut tiles = Vec::new();
     if a.can(Action::View, Resource::People) {
@@ -43,6 +61,43 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Html<
             });
         }
     }
+    let mut coverage = Vec::new();
+    let mut reviews_due = Vec::new();
+    if a.can(Action::View, Resource::Policies) {
+        let today = state.app.today();
+        for p in state.app.policies(a).await? {
+            if let Some(review) = p
+                .published()
+                .and_then(|v| v.review_on)
+                .filter(|r| *r <= today)
+            {
+                reviews_due.push((
+                    p.id,
+                    p.title.clone(),
+                    review.strftime("%-d %B %Y").to_string(),
+                ));
+            }
+            if a.can(Action::View, Resource::Register) && p.published().is_some() {
+                let c = state
+                    .app
+                    .register(
+                        a,
+                        p.id,
+                        &gatehouse_service::agreements::RegisterFilter::default(),
+                    )
+                    .await?
+                    .counts;
+                coverage.push(Coverage {
+                    id: p.id,
+                    title: p.title.clone(),
+                    signed_percent: c.signed_percent(),
+                    signed: c.signed,
+                    required: c.required,
+                    overdue: c.overdue,
+                });
+            }
+        }
+    }
     let account = &viewer.session.info.account;
     let page = HomePage {
         chrome: Chrome::for_viewer(&state, &viewer, "/").await,
@@ -52,7 +107,14 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Html<
         can_audit: a.can(Action::View, Resource::AuditLog),
         mfa_enabled: account.mfa_enabled,
         mfa_expected: a.roles.iter().any(|r| r.requires_mfa()),
-        is_family: a.roles.iter().all(|r| matches!(r, Role::Pupil | Role::Parent)),
+        is_family: a
+            .roles
+            .iter()
+            .all(|r| matches!(r, Role::Pupil | Role::Parent)),
+        coverage,
+        reviews_due,
+        can_policies: a.can(Action::View, Resource::Policies),
+        person_id: a.person_id,
     };
-    render(&page)
+    Ok(render(&page)?.into_response())
 }

@@ -7,9 +7,9 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::session::Viewer;
 use askama::Template;
+use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::response::Html;
-use axum::Form;
 use gatehouse_domain::import::{Field, ImportRow, Problem};
 use gatehouse_domain::people::PersonKind;
 use gatehouse_domain::permissions::{Action, Resource};
@@ -40,7 +40,11 @@ impl PendingImports {
     fn put(&self, p: Pending, now: Timestamp) -> String {
         let id = hex::encode(rand::random::<[u8; 16]>());
         if let Ok(mut m) = self.0.lock() {
-            m.retain(|_, v| v.created.saturating_add(PENDING_FOR).is_ok_and(|end| end > now));
+            m.retain(|_, v| {
+                v.created
+                    .saturating_add(PENDING_FOR)
+                    .is_ok_and(|end| end > now)
+            });
             m.insert(id.clone(), p);
         }
         id
@@ -50,7 +54,11 @@ impl PendingImports {
         let m = self.0.lock().ok()?;
         m.get(id)
             .filter(|p| p.account_id == account_id)
-            .filter(|p| p.created.saturating_add(PENDING_FOR).is_ok_and(|end| end > now))
+            .filter(|p| {
+                p.created
+                    .saturating_add(PENDING_FOR)
+                    .is_ok_and(|end| end > now)
+            })
             .cloned()
     }
 
@@ -106,7 +114,9 @@ struct DonePage {
 }
 
 fn kinds() -> Vec<(&'static str, &'static str)> {
-    PersonKind::ALL.map(|k| (k.as_str(), k.plural_label())).to_vec()
+    PersonKind::ALL
+        .map(|k| (k.as_str(), k.plural_label()))
+        .to_vec()
 }
 
 /// `GET /people/import`.
@@ -135,12 +145,23 @@ fn row_summary(r: &ImportRow) -> String {
         parts.push(j.to_string());
     }
     if !r.children.is_empty() {
-        parts.push(format!("children: {}", r.children.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")));
+        parts.push(format!(
+            "children: {}",
+            r.children
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     parts.join(" · ")
 }
 
-async fn upload_error(state: &AppState, viewer: &Viewer, msg: String) -> Result<Html<String>, WebError> {
+async fn upload_error(
+    state: &AppState,
+    viewer: &Viewer,
+    msg: String,
+) -> Result<Html<String>, WebError> {
     render(&UploadPage {
         chrome: Chrome::for_viewer(state, viewer, "/people/import").await,
         kinds: kinds(),
@@ -149,13 +170,21 @@ async fn upload_error(state: &AppState, viewer: &Viewer, msg: String) -> Result<
 }
 
 /// `POST /people/import`: read the upload and show what would change.
-pub async fn preview(State(state): State<AppState>, viewer: Viewer, mut mp: Multipart) -> Result<Html<String>, WebError> {
+pub async fn preview(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    mut mp: Multipart,
+) -> Result<Html<String>, WebError> {
     viewer.actor.require(Action::Edit, Resource::People)?;
     let mut kind = None;
     let mut full = false;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut overrides = Vec::new();
-    while let Some(field) = mp.next_field().await.map_err(|e| WebError::BadRequest(format!("the upload could not be read: {e}")))? {
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(format!("the upload could not be read: {e}")))?
+    {
         match field.name().unwrap_or("") {
             "kind" => kind = Some(field.text().await.unwrap_or_default()),
             "full" => full = field.text().await.is_ok_and(|v| v == "on"),
@@ -164,13 +193,18 @@ pub async fn preview(State(state): State<AppState>, viewer: Viewer, mut mp: Mult
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
                     match gatehouse_domain::import::parse_map_arg(line) {
                         Ok(m) => overrides.push(m),
-                        Err(e) => return upload_error(&state, &viewer, format!("Column mapping: {e}")).await,
+                        Err(e) => {
+                            return upload_error(&state, &viewer, format!("Column mapping: {e}"))
+                                .await;
+                        }
                     }
                 }
             }
             "file" => {
                 let name = field.file_name().unwrap_or("upload.csv").to_owned();
-                let bytes = field.bytes().await.map_err(|e| WebError::BadRequest(format!("the file could not be read: {e}")))?;
+                let bytes = field.bytes().await.map_err(|e| {
+                    WebError::BadRequest(format!("the file could not be read: {e}"))
+                })?;
                 file = Some((name, bytes.to_vec()));
             }
             _ => {}
@@ -189,7 +223,10 @@ pub async fn preview(State(state): State<AppState>, viewer: Viewer, mut mp: Mult
         full,
         file_name,
     };
-    let preview = state.app.preview_import(&viewer.actor, &bytes, &req, &mut |_| {}).await?;
+    let preview = state
+        .app
+        .preview_import(&viewer.actor, &bytes, &req, &mut |_| {})
+        .await?;
     let now = state.app.clock.now();
     let id = state.pending_imports.put(
         Pending {
@@ -203,7 +240,13 @@ pub async fn preview(State(state): State<AppState>, viewer: Viewer, mut mp: Mult
     render(&preview_page(&state, &viewer, id, &req, &preview).await)
 }
 
-async fn preview_page(state: &AppState, viewer: &Viewer, id: String, req: &ImportRequest, p: &ImportPreview) -> PreviewPage {
+async fn preview_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: String,
+    req: &ImportRequest,
+    p: &ImportPreview,
+) -> PreviewPage {
     let plan = &p.plan;
     PreviewPage {
         chrome: Chrome::for_viewer(state, viewer, "/people/import").await,
@@ -216,7 +259,13 @@ async fn preview_page(state: &AppState, viewer: &Viewer, id: String, req: &Impor
             .parsed
             .columns
             .iter()
-            .map(|c| (c.header.clone(), c.field.map_or_else(|| "not used".to_owned(), |f: Field| f.label().to_owned())))
+            .map(|c| {
+                (
+                    c.header.clone(),
+                    c.field
+                        .map_or_else(|| "not used".to_owned(), |f: Field| f.label().to_owned()),
+                )
+            })
             .collect(),
         creates: plan
             .creates
@@ -246,7 +295,10 @@ async fn preview_page(state: &AppState, viewer: &Viewer, id: String, req: &Impor
                         s.push("returns (was a leaver)".into());
                     }
                     if !u.children_added.is_empty() {
-                        s.push(format!("linked to {} more child(ren)", u.children_added.len()));
+                        s.push(format!(
+                            "linked to {} more child(ren)",
+                            u.children_added.len()
+                        ));
                     }
                     s.join("; ")
                 },
@@ -268,18 +320,35 @@ pub struct ApplyForm {
 }
 
 /// `POST /people/import/apply`: apply the confirmed preview.
-pub async fn apply(State(state): State<AppState>, viewer: Viewer, Form(f): Form<ApplyForm>) -> Result<Html<String>, WebError> {
+pub async fn apply(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(f): Form<ApplyForm>,
+) -> Result<Html<String>, WebError> {
     viewer.actor.require(Action::Edit, Resource::People)?;
     let now = state.app.clock.now();
     let pending = state
         .pending_imports
         .get(&f.id, viewer.actor.account_id, now)
-        .ok_or_else(|| WebError::BadRequest("This preview has expired (they last 30 minutes). Upload the file again.".into()))?;
+        .ok_or_else(|| {
+            WebError::BadRequest(
+                "This preview has expired (they last 30 minutes). Upload the file again.".into(),
+            )
+        })?;
     // Compare again: the stored records may have changed since the preview was shown.
-    let preview = state.app.preview_import(&viewer.actor, &pending.bytes, &pending.req, &mut |_| {}).await?;
+    let preview = state
+        .app
+        .preview_import(&viewer.actor, &pending.bytes, &pending.req, &mut |_| {})
+        .await?;
     let outcome = state
         .app
-        .apply_import(&viewer.actor, &preview, &pending.req, f.skip_invalid.as_deref() == Some("on"), &|_| {})
+        .apply_import(
+            &viewer.actor,
+            &preview,
+            &pending.req,
+            f.skip_invalid.as_deref() == Some("on"),
+            &|_| {},
+        )
         .await?;
     state.pending_imports.remove(&f.id);
     render(&DonePage {

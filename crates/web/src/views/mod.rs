@@ -2,6 +2,7 @@
 //! [`gatehouse_service::Gatehouse`] and renders a typed template.
 
 pub mod account;
+pub mod agreements;
 pub mod api;
 pub mod assets;
 pub mod audit;
@@ -10,6 +11,8 @@ pub mod health;
 pub mod home;
 pub mod import;
 pub mod people;
+pub mod sign;
+pub mod signatures;
 
 use crate::AppState;
 use crate::error::WebError;
@@ -31,9 +34,28 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{id}", get(people::show))
         .route("/people/import", get(import::form).post(import::preview))
         .route("/people/import/apply", post(import::apply))
+        .route("/sign", get(sign::show).post(sign::sign))
+        .route("/agreements", get(agreements::list))
+        .route(
+            "/agreements/new",
+            get(agreements::new_form).post(agreements::create),
+        )
+        .route(
+            "/agreements/{id}",
+            get(agreements::show).post(agreements::act),
+        )
+        .route("/agreements/{id}/register", get(agreements::register))
+        .route("/people/{id}/agreements", get(signatures::show))
+        .route("/people/{id}/agreements/paper", post(signatures::paper))
+        .route("/people/{id}/agreements/{seq}", get(signatures::copy))
+        .route("/people/{id}/agreements/{seq}/scan", get(signatures::scan))
+        .route("/api/v1/people/{id}/agreements", get(api::agreements))
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
-        .route("/account/mfa", get(account::mfa_form).post(account::mfa_confirm))
+        .route(
+            "/account/mfa",
+            get(account::mfa_form).post(account::mfa_confirm),
+        )
         .route("/audit", get(audit::search))
         .route("/audit/verify", post(audit::verify))
         .route("/healthz", get(health::check))
@@ -88,8 +110,21 @@ impl Chrome {
             }
         };
         add(a.can(Action::View, Resource::People), "/people", "People");
-        add(a.can(Action::Edit, Resource::People), "/people/import", "Import");
-        add(a.can(Action::View, Resource::AuditLog), "/audit", "Audit log");
+        add(
+            a.can(Action::Edit, Resource::People),
+            "/people/import",
+            "Import",
+        );
+        add(
+            a.can(Action::View, Resource::Policies),
+            "/agreements",
+            "Agreements",
+        );
+        add(
+            a.can(Action::View, Resource::AuditLog),
+            "/audit",
+            "Audit log",
+        );
         add(true, "/account", "My account");
         Self {
             user: Some(viewer.display_name()),

@@ -46,11 +46,14 @@ impl From<&Person> for Row {
     fn from(p: &Person) -> Self {
         let d = &p.details;
         let detail = match d.kind {
-            PersonKind::Pupil => [d.year_group.map(|y| y.to_string()), d.class_name.as_ref().map(ToString::to_string)]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · "),
+            PersonKind::Pupil => [
+                d.year_group.map(|y| y.to_string()),
+                d.class_name.as_ref().map(ToString::to_string),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
             _ => d
                 .job_title
                 .as_ref()
@@ -125,7 +128,10 @@ fn page_href(q: &DirectoryQuery, page: i64) -> String {
         .map(|(k, v)| (k, v.to_owned()))
         .collect();
     pairs.push(("page", page.to_string()));
-    format!("/people?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    format!(
+        "/people?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
 }
 
 /// `GET /people`: the whole page, or only the results when htmx asks.
@@ -137,7 +143,10 @@ pub async fn list(
 ) -> Result<Response, WebError> {
     let kind = match q.kind.as_str() {
         "" => None,
-        k => Some(k.parse::<PersonKind>().map_err(|e| WebError::BadRequest(e.to_string()))?),
+        k => Some(
+            k.parse::<PersonKind>()
+                .map_err(|e| WebError::BadRequest(e.to_string()))?,
+        ),
     };
     let page = q.page.unwrap_or(1).max(1);
     let filter = PeopleFilter {
@@ -162,7 +171,10 @@ pub async fn list(
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
         return Ok(render(&results)?.into_response());
     }
-    let Facets { year_groups, classes } = state.app.people_facets(&viewer.actor).await?;
+    let Facets {
+        year_groups,
+        classes,
+    } = state.app.people_facets(&viewer.actor).await?;
     let page = DirectoryPage {
         chrome: Chrome::for_viewer(&state, &viewer, "/people").await,
         kinds: choices(
@@ -171,7 +183,9 @@ pub async fn list(
         ),
         years: choices(
             year_groups.into_iter().map(|y| {
-                let label = YearGroup::parse(&y).map(|g| g.to_string()).unwrap_or_else(|_| y.clone());
+                let label = YearGroup::parse(&y)
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|_| y.clone());
                 (y, label)
             }),
             &q.year,
@@ -193,7 +207,11 @@ struct PersonPage {
 }
 
 /// `GET /people/{id}`.
-pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<i64>) -> Result<Html<String>, WebError> {
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
     let r = state.app.person(&viewer.actor, id).await?;
     let d = &r.person.details;
     let facts: Vec<(&'static str, String)> = [
@@ -203,9 +221,18 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<
         ("Year group", d.year_group.map(|y| y.to_string())),
         ("Class", d.class_name.as_ref().map(ToString::to_string)),
         ("Job title", d.job_title.as_ref().map(ToString::to_string)),
-        ("Started", d.start_date.map(|x| x.strftime("%-d %B %Y").to_string())),
-        ("Left", d.leave_date.map(|x| x.strftime("%-d %B %Y").to_string())),
-        ("Status", Some(if r.person.active { "Current" } else { "Leaver" }.to_owned())),
+        (
+            "Started",
+            d.start_date.map(|x| x.strftime("%-d %B %Y").to_string()),
+        ),
+        (
+            "Left",
+            d.leave_date.map(|x| x.strftime("%-d %B %Y").to_string()),
+        ),
+        (
+            "Status",
+            Some(if r.person.active { "Current" } else { "Leaver" }.to_owned()),
+        ),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.map(|v| (k, v)))

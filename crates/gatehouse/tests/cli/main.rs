@@ -1,0 +1,17 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+//! Integration tests of the `gatehouse` binary: every test runs the real executable in
+//! its own temporary data folder.
+//!
+//! - [`commands`]: the management commands (`import people`, `audit verify`, `user`,
+//!   `token`, `config`, `backup`/`restore`, `healthcheck`).
+//! - [`browser`]: the end-to-end test in Chromium through chromedriver: sign in, import a
+//!   pupils file through the web pages, find the new pupil in the directory.
+
+mod browser;
+mod commands;
+mod support;
