@@ -25,6 +25,45 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Email: reminders and digests.
+    pub email: EmailConfig,
+}
+
+/// `[email]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// Sender, e.g. `Gatehouse <gatehouse@school.sch.uk>`.
+    pub from: String,
+    /// The address people use to reach Gatehouse, for links in emails (default: from `web.listen`).
+    pub base_url: String,
+    /// SMTP server; empty writes messages into `outbox/` in the data folder instead.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// SMTP user name.
+    pub smtp_username: String,
+    /// SMTP password (prefer `GATEHOUSE_EMAIL__SMTP_PASSWORD_FILE`).
+    pub smtp_password: String,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_security: String,
+    /// Send reminders to sign and the weekly digest.
+    pub reminders: bool,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            from: "Gatehouse <gatehouse@localhost>".into(),
+            base_url: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            smtp_security: "starttls".into(),
+            reminders: true,
+        }
+    }
 }
 
 /// `[school]`
@@ -166,6 +205,32 @@ impl Config {
         let mut value = toml::Value::try_from(self)?;
         mask(&mut value);
         Ok(toml::to_string_pretty(&value)?)
+    }
+
+    /// The mailer this configuration describes.
+    pub fn mailer(&self) -> Result<gatehouse_service::mail::Mailer> {
+        use gatehouse_service::mail::{Mailer, SmtpSettings, Transport};
+        let e = &self.email;
+        let transport = if e.smtp_host.trim().is_empty() {
+            Transport::Outbox(self.storage.data_dir.join("outbox"))
+        } else {
+            if !["starttls", "tls", "none"].contains(&e.smtp_security.as_str()) {
+                anyhow::bail!("configuration: email.smtp_security must be starttls, tls or none");
+            }
+            Transport::Smtp(SmtpSettings {
+                host: e.smtp_host.trim().to_owned(),
+                port: e.smtp_port,
+                username: Some(e.smtp_username.clone()).filter(|u| !u.is_empty()),
+                password: Some(e.smtp_password.clone()).filter(|p| !p.is_empty()),
+                security: e.smtp_security.clone(),
+            })
+        };
+        let base = if e.base_url.trim().is_empty() {
+            format!("http://{}", self.web.listen)
+        } else {
+            e.base_url.trim().to_owned()
+        };
+        Ok(Mailer::new(&e.from, transport, &base)?)
     }
 
     /// Path of the SQLite database.

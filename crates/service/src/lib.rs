@@ -10,7 +10,9 @@ pub mod agreements;
 pub mod audit;
 pub mod auth;
 pub mod files;
+pub mod mail;
 pub mod people;
+pub mod reminders;
 mod secrets;
 
 use gatehouse_domain::DomainError;

@@ -267,16 +267,12 @@ pub trait AgreementStore: Send + Sync {
     async fn ledger_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<SignatureRecord>>;
     /// Every active person of a school (for the register).
     async fn active_people(&self, school: i64) -> Result<Vec<Person>>;
+    /// Every parent–child link of a school, as (parent id, child id).
+    async fn parent_links(&self, school: i64) -> Result<Vec<(i64, i64)>>;
     /// The children linked to a parent.
     async fn children_of(&self, parent: i64) -> Result<Vec<Person>>;
-    /// Note that a reminder was sent; false if it had been already.
-    async fn mark_reminder(
-        &self,
-        person: i64,
-        policy: i64,
-        key: &str,
-        at: Timestamp,
-    ) -> Result<bool>;
+    /// Note that a reminder (named by `key`) was sent to a person; false if it had been already.
+    async fn mark_reminder(&self, person: i64, key: &str, at: Timestamp) -> Result<bool>;
 }
 
 /// Whole-database operations.

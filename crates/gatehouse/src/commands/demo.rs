@@ -39,7 +39,11 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
         secure_cookies: false,
         banner: Some(banner),
     };
-    super::serve::serve_until_stopped(app, web, settings, |url| {
+    let mut demo_config = config.clone();
+    demo_config.web.listen = web;
+    let mailer = Some(demo_config.mailer()?);
+    let app = app.with_files(config.storage.data_dir.join("files"));
+    super::serve::serve_until_stopped(app, web, settings, mailer, |url| {
         say("");
         say(format!("Gatehouse demo is running at {url}/login"));
         if created {
@@ -54,6 +58,10 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
             say(format!("  {:<12} {}", a.username, a.description));
         }
         say("");
+        say(format!(
+            "Reminder emails are written to {} instead of being sent.",
+            config.storage.data_dir.join("outbox").display()
+        ));
         say("Press Ctrl-C to stop.");
     })
     .await

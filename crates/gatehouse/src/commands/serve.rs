@@ -3,6 +3,7 @@
 use super::{open, say, security};
 use crate::config::Config;
 use anyhow::{Context, Result};
+use gatehouse_service::mail::Mailer;
 use gatehouse_service::{Actor, Gatehouse};
 use gatehouse_web::WebSettings;
 use std::net::SocketAddr;
@@ -29,7 +30,13 @@ pub async fn run(config: Config, web: Option<SocketAddr>) -> Result<ExitCode> {
         secure_cookies: config.web.secure_cookies,
         banner: Some(config.web.banner.clone()).filter(|b| !b.trim().is_empty()),
     };
-    serve_until_stopped(app, addr, settings, |url| {
+    let mailer = if config.email.reminders {
+        Some(config.mailer()?)
+    } else {
+        None
+    };
+    let app = app.with_files(config.storage.data_dir.join("files"));
+    serve_until_stopped(app, addr, settings, mailer, |url| {
         say(format!("Gatehouse is running at {url}"))
     })
     .await
@@ -40,6 +47,7 @@ pub async fn serve_until_stopped(
     app: Gatehouse,
     addr: SocketAddr,
     settings: WebSettings,
+    mailer: Option<Mailer>,
     announce: impl FnOnce(String),
 ) -> Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -47,7 +55,7 @@ pub async fn serve_until_stopped(
         .with_context(|| format!("listening on {addr} (is another server using it?)"))?;
     let url = format!("http://{}", listener.local_addr()?);
     announce(url);
-    let upkeep = tokio::spawn(upkeep(app.clone()));
+    let upkeep = tokio::spawn(upkeep(app.clone(), mailer));
     let router = gatehouse_web::router(app, settings);
     gatehouse_web::serve(listener, router, stop_signal()).await?;
     upkeep.abort();
@@ -55,11 +63,20 @@ pub async fn serve_until_stopped(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Hourly: remove expired sessions.
-async fn upkeep(app: Gatehouse) {
+/// Hourly: remove expired sessions; send the reminders and digests that are due.
+async fn upkeep(app: Gatehouse, mailer: Option<Mailer>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
+        if let Some(m) = &mailer {
+            match app.send_reminders(m).await {
+                Ok(r) if r.sent + r.failed > 0 => {
+                    tracing::info!(sent = r.sent, failed = r.failed, no_address = r.no_address, "reminders");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reminders could not be sent"),
+            }
+        }
         match app.store.purge_sessions(app.clock.now()).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
             Ok(_) => {}

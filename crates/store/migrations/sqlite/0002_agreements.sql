@@ -70,11 +70,10 @@ BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
 CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
 BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
 
--- Reminders already sent, so each is sent once.
+-- Reminders and digests already sent, so each is sent once.
 CREATE TABLE reminders_sent (
     person_id   INTEGER NOT NULL REFERENCES people(id),
-    policy_id   INTEGER NOT NULL REFERENCES policies(id),
-    reminder    TEXT NOT NULL,    -- e.g. 'issued:3', 'before7:3', 'overdue:2026-W38'
+    reminder    TEXT NOT NULL,    -- e.g. 'policy:3:v2:before7', 'policy:3:v2:overdue:4', 'digest:2026-W47'
     sent_at     TEXT NOT NULL,
-    PRIMARY KEY (person_id, policy_id, reminder)
+    PRIMARY KEY (person_id, reminder)
 );

@@ -410,6 +410,15 @@ impl AgreementStore for SqliteStore {
         rows.iter().map(person).collect()
     }
 
+    async fn parent_links(&self, school: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT l.parent_id, l.child_id FROM parent_links l JOIN people p ON p.id = l.child_id WHERE p.school_id = $1",
+        )
+        .bind(school)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     async fn children_of(&self, parent: i64) -> Result<Vec<Person>> {
         let rows = sqlx::query(
             "SELECT p.* FROM parent_links l JOIN people p ON p.id = l.child_id
@@ -421,19 +430,12 @@ impl AgreementStore for SqliteStore {
         rows.iter().map(person).collect()
     }
 
-    async fn mark_reminder(
-        &self,
-        person_id: i64,
-        policy: i64,
-        key: &str,
-        at: Timestamp,
-    ) -> Result<bool> {
+    async fn mark_reminder(&self, person_id: i64, key: &str, at: Timestamp) -> Result<bool> {
         let r = sqlx::query(
-            "INSERT INTO reminders_sent (person_id, policy_id, reminder, sent_at) VALUES ($1, $2, $3, $4)
+            "INSERT INTO reminders_sent (person_id, reminder, sent_at) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
         )
         .bind(person_id)
-        .bind(policy)
         .bind(key)
         .bind(ts(at))
         .execute(&self.write)
