@@ -873,25 +873,31 @@ impl Gatehouse {
         Ok(recs)
     }
 
-    /// The register of one policy: everyone who must sign it and their status.
-    pub async fn register(
-        &self,
-        actor: &Actor,
-        policy_id: i64,
-        filter: &RegisterFilter,
-    ) -> Result<Register> {
+    /// The register of one policy: everyone who must sign it and their status. Viewing it
+    /// (names and statuses) is written to the audit log.
+    pub async fn register(&self, actor: &Actor, policy_id: i64, filter: &RegisterFilter) -> Result<Register> {
+        let register = self.compute_register(actor, policy_id, filter).await?;
+        self.store
+            .append_audit(
+                self.clock.now(),
+                actor.event("agreements.register_view", Some(format!("policy:{policy_id}")), serde_json::json!({})),
+            )
+            .await?;
+        Ok(register)
+    }
+
+    /// Only the counts of a policy's register (for summaries; no names, so not audited).
+    pub async fn register_counts(&self, actor: &Actor, policy_id: i64) -> Result<RegisterCounts> {
+        Ok(self.compute_register(actor, policy_id, &RegisterFilter::default()).await?.counts)
+    }
+
+    async fn compute_register(&self, actor: &Actor, policy_id: i64, filter: &RegisterFilter) -> Result<Register> {
         actor.require(Action::View, Resource::Register)?;
         let school = self.school().await?;
         let policy = self.policy(actor, policy_id).await?;
         let people = self.store.active_people(school.id).await?;
         let records = self.store.signatures(school.id, None).await?;
-        Ok(build_register(
-            policy,
-            people,
-            &records,
-            filter,
-            self.today(),
-        ))
+        Ok(build_register(policy, people, &records, filter, self.today()))
     }
 
     /// Check the whole signature ledger.

@@ -4,7 +4,7 @@
 //! Pupils' reminders go to their parents (and to the pupil too when they sign themselves
 //! and have an address).
 
-use crate::agreements::{RegisterFilter, person_status};
+use crate::agreements::person_status;
 use crate::mail::{Mailer, Outgoing};
 use crate::{Actor, Gatehouse, Result};
 use gatehouse_domain::agreements::Audience;
@@ -195,9 +195,7 @@ impl Gatehouse {
         let mut lines = Vec::new();
         for p in policies.iter().filter(|p| p.published().is_some()) {
             let c = self
-                .register(&cli, p.id, &RegisterFilter::default())
-                .await?
-                .counts;
+                .register_counts(&cli, p.id).await?;
             if c.required == 0 {
                 continue;
             }
