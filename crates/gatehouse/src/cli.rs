@@ -86,6 +86,13 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Acceptable use agreements: the register, importing a school's own agreement, the
+    /// signature ledger.
+    Agreements {
+        /// Action.
+        #[command(subcommand)]
+        action: AgreementsCommand,
+    },
 }
 
 /// `gatehouse import …`
@@ -204,4 +211,64 @@ pub enum ConfigCommand {
 pub enum AuditCommand {
     /// Check the audit log's chain; exit non-zero at the first altered entry.
     Verify,
+}
+
+/// `gatehouse agreements …`
+#[derive(Debug, Subcommand)]
+pub enum AgreementsCommand {
+    /// Per policy: how many must sign, have signed, are due, overdue or must re-sign.
+    Status(AgreementsStatus),
+    /// Create a draft policy from a plain text or Markdown file (optionally publish it).
+    Import(AgreementsImport),
+    /// Check the signature ledger; exit non-zero at the first altered record.
+    Verify,
+}
+
+/// `gatehouse agreements status …`
+#[derive(Debug, Args)]
+pub struct AgreementsStatus {
+    /// Only this policy: its id, or words of its title.
+    #[arg(long, value_name = "ID_OR_TITLE_WORDS")]
+    pub policy: Option<String>,
+    /// List the people who are overdue.
+    #[arg(long)]
+    pub overdue: bool,
+}
+
+/// `gatehouse agreements import …`
+#[derive(Debug, Args)]
+pub struct AgreementsImport {
+    /// The agreement: plain text (e.g. copied out of Word or a PDF) or Markdown.
+    pub file: PathBuf,
+    /// Who signs it: staff, governors, visitors, pupils_early, pupils_primary,
+    /// pupils_secondary or parents.
+    #[arg(long)]
+    pub audience: String,
+    /// The policy's title (default: the title found in the file).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Which agreement to take when the file holds several (1, 2, …).
+    #[arg(long, value_name = "N")]
+    pub part: Option<usize>,
+    /// Who owns the policy.
+    #[arg(long, default_value = "Headteacher")]
+    pub owner: String,
+    /// Days people have to sign (0–365).
+    #[arg(long, value_name = "N", default_value_t = 14)]
+    pub days: u16,
+    /// Sign only once (and again after material changes), not every academic year.
+    #[arg(long)]
+    pub no_annual: bool,
+    /// Approve and publish it at once instead of leaving a draft.
+    #[arg(long, requires = "approved_by")]
+    pub publish: bool,
+    /// Who approved it (e.g. "Full governing body"); with --publish.
+    #[arg(long, value_name = "WHO", requires = "publish")]
+    pub approved_by: Option<String>,
+    /// In force from (default today); with --publish.
+    #[arg(long, value_name = "DATE", requires = "publish")]
+    pub effective: Option<String>,
+    /// To be reviewed by (default a year after it comes into force); with --publish.
+    #[arg(long, value_name = "DATE", requires = "publish")]
+    pub review: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The subcommands. Each opens the installation named by `--data`/`--config` and calls
 //! the same services the web application uses, as the `cli` actor.
 
+mod agreements;
 mod demo;
 mod maintenance;
 mod people;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Restore { file, force } => maintenance::restore(&config, &file, force).await,
         Command::Config { action } => maintenance::config(&config, action),
         Command::Audit { action } => maintenance::audit(&config, action, cli.json).await,
+        Command::Agreements { action } => agreements::run(&config, action, cli.json).await,
     }
 }
 

@@ -7,11 +7,14 @@
 //! Integration tests of the `gatehouse` binary: every test runs the real executable in
 //! its own temporary data folder.
 //!
+//! - [`agreements`]: `agreements status`, `import` (the real school policies in the
+//!   domain's fixtures) and `verify` (an edited, swapped, reordered or deleted signature).
 //! - [`commands`]: the management commands (`import people`, `audit verify`, `user`,
 //!   `token`, `config`, `backup`/`restore`, `healthcheck`).
 //! - [`browser`]: the end-to-end test in Chromium through chromedriver: sign in, import a
 //!   pupils file through the web pages, find the new pupil in the directory.
 
+mod agreements;
 mod browser;
 mod commands;
 mod support;

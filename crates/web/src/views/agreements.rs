@@ -9,7 +9,7 @@ use crate::session::Viewer;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use gatehouse_domain::agreements::text::{Candidate, PolicyText, parse_policy};
 use gatehouse_domain::agreements::{Audience, starter};
@@ -59,9 +59,7 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Html<
             Some(
                 state
                     .app
-                    .register(&viewer.actor, p.id, &RegisterFilter::default())
-                    .await?
-                    .counts,
+                    .register_counts(&viewer.actor, p.id).await?,
             )
         } else {
             None
@@ -212,13 +210,16 @@ pub async fn create(
         })
     };
     if form.source.trim().is_empty() {
-        return Ok(page(
-            None,
-            Some("Paste or upload the agreement's text.".into()),
-            form,
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            page(
+                None,
+                Some("Paste or upload the agreement's text.".into()),
+                form,
+            )
+            .await?,
         )
-        .await?
-        .into_response());
+            .into_response());
     }
     if form.step != "create" {
         let preview = preview_of(&form);
@@ -248,7 +249,11 @@ pub async fn create(
         Ok(p) => p,
         Err(e) => {
             let preview = preview_of(&form);
-            return Ok(page(Some(preview), Some(e), form).await?.into_response());
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                page(Some(preview), Some(e), form).await?,
+            )
+                .into_response());
         }
     };
     let req = PolicyRequest {
@@ -260,7 +265,11 @@ pub async fn create(
         Ok((id, _)) => Ok(Redirect::to(&format!("/agreements/{id}")).into_response()),
         Err(gatehouse_service::ServiceError::Invalid(m)) => {
             let preview = preview_of(&form);
-            Ok(page(Some(preview), Some(m), form).await?.into_response())
+            Ok((
+                StatusCode::BAD_REQUEST,
+                page(Some(preview), Some(m), form).await?,
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -403,16 +412,14 @@ pub async fn act(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/agreements/{id}")).into_response()),
-        Err(gatehouse_service::ServiceError::Invalid(m)) => {
-            Ok(policy_page(&state, &viewer, id, Some(m))
-                .await?
-                .into_response())
-        }
-        Err(gatehouse_service::ServiceError::Store(gatehouse_store::StoreError::Refused(m))) => {
-            Ok(policy_page(&state, &viewer, id, Some(m))
-                .await?
-                .into_response())
-        }
+        Err(
+            gatehouse_service::ServiceError::Invalid(m)
+            | gatehouse_service::ServiceError::Store(gatehouse_store::StoreError::Refused(m)),
+        ) => Ok((
+            StatusCode::BAD_REQUEST,
+            policy_page(&state, &viewer, id, Some(m)).await?,
+        )
+            .into_response()),
         Err(e) => Err(e.into()),
     }
 }
