@@ -104,8 +104,8 @@ pub struct PaperRequest {
     pub signed_on: Date,
     /// The name written on it.
     pub written_name: String,
-    /// SHA-256 of the stored scan.
-    pub scan_sha256: Option<String>,
+    /// The scan of the signed form (PDF, PNG or JPEG), kept by its SHA-256.
+    pub scan: Option<Vec<u8>>,
 }
 
 /// The register's filters.
@@ -774,6 +774,18 @@ impl Gatehouse {
             }
             None => (person.id, Relation::Own),
         };
+        // Everything is checked; now keep the scan (content-addressed), then the record.
+        let scan_sha256 = match &req.scan {
+            Some(bytes) => Some(
+                self.files
+                    .as_ref()
+                    .ok_or_else(|| {
+                        ServiceError::Invalid("scan: this installation has no file storage".into())
+                    })?
+                    .put(bytes)?,
+            ),
+            None => None,
+        };
         let sig = Signature {
             person_id: person.id,
             signer_id,
@@ -790,12 +802,12 @@ impl Gatehouse {
             recorded_by: actor.name.clone(),
             ip: actor.ip.clone(),
             user_agent: None,
-            scan_sha256: req.scan_sha256.clone(),
+            scan_sha256: scan_sha256.clone(),
         };
         let event = actor.event(
             "agreement.paper_signature",
             Some(format!("person:{}", person.id)),
-            serde_json::json!({ "version": version.id, "signed_on": req.signed_on, "scan": req.scan_sha256 }),
+            serde_json::json!({ "version": version.id, "signed_on": req.signed_on, "scan": scan_sha256 }),
         );
         let mut recs = self
             .store
@@ -875,12 +887,21 @@ impl Gatehouse {
 
     /// The register of one policy: everyone who must sign it and their status. Viewing it
     /// (names and statuses) is written to the audit log.
-    pub async fn register(&self, actor: &Actor, policy_id: i64, filter: &RegisterFilter) -> Result<Register> {
+    pub async fn register(
+        &self,
+        actor: &Actor,
+        policy_id: i64,
+        filter: &RegisterFilter,
+    ) -> Result<Register> {
         let register = self.compute_register(actor, policy_id, filter).await?;
         self.store
             .append_audit(
                 self.clock.now(),
-                actor.event("agreements.register_view", Some(format!("policy:{policy_id}")), serde_json::json!({})),
+                actor.event(
+                    "agreements.register_view",
+                    Some(format!("policy:{policy_id}")),
+                    serde_json::json!({}),
+                ),
             )
             .await?;
         Ok(register)
@@ -888,16 +909,30 @@ impl Gatehouse {
 
     /// Only the counts of a policy's register (for summaries; no names, so not audited).
     pub async fn register_counts(&self, actor: &Actor, policy_id: i64) -> Result<RegisterCounts> {
-        Ok(self.compute_register(actor, policy_id, &RegisterFilter::default()).await?.counts)
+        Ok(self
+            .compute_register(actor, policy_id, &RegisterFilter::default())
+            .await?
+            .counts)
     }
 
-    async fn compute_register(&self, actor: &Actor, policy_id: i64, filter: &RegisterFilter) -> Result<Register> {
+    async fn compute_register(
+        &self,
+        actor: &Actor,
+        policy_id: i64,
+        filter: &RegisterFilter,
+    ) -> Result<Register> {
         actor.require(Action::View, Resource::Register)?;
         let school = self.school().await?;
         let policy = self.policy(actor, policy_id).await?;
         let people = self.store.active_people(school.id).await?;
         let records = self.store.signatures(school.id, None).await?;
-        Ok(build_register(policy, people, &records, filter, self.today()))
+        Ok(build_register(
+            policy,
+            people,
+            &records,
+            filter,
+            self.today(),
+        ))
     }
 
     /// Check the whole signature ledger.

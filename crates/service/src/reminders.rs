@@ -194,8 +194,7 @@ impl Gatehouse {
         let cli = Actor::cli();
         let mut lines = Vec::new();
         for p in policies.iter().filter(|p| p.published().is_some()) {
-            let c = self
-                .register_counts(&cli, p.id).await?;
+            let c = self.register_counts(&cli, p.id).await?;
             if c.required == 0 {
                 continue;
             }

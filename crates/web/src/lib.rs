@@ -7,6 +7,7 @@
 //! into the signed-in [`session::Viewer`].
 
 pub mod error;
+pub mod pdf;
 pub mod security;
 pub mod session;
 pub mod views;

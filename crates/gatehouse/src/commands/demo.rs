@@ -259,9 +259,7 @@ pub async fn seed_agreements(app: &Gatehouse) -> Result<()> {
         if roll >= signed_share && !head && !teacher {
             continue;
         }
-        let signed_on = year_start
-            .checked_add((roll % 20).days())?
-            .min(today);
+        let signed_on = year_start.checked_add((roll % 20).days())?.min(today);
         let (signer_id, relation) =
             if audience.is_pupils() && (audience.parent_signs_only() || roll % 3 == 0) {
                 match app
@@ -286,9 +284,7 @@ pub async fn seed_agreements(app: &Gatehouse) -> Result<()> {
             let on = if i == 0 {
                 signed_on
             } else {
-                v2_effective
-                    .checked_add((roll % 4).days())?
-                    .min(today)
+                v2_effective.checked_add((roll % 4).days())?.min(today)
             };
             signatures.push(Signature {
                 person_id: person.id,

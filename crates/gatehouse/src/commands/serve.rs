@@ -71,7 +71,12 @@ async fn upkeep(app: Gatehouse, mailer: Option<Mailer>) {
         if let Some(m) = &mailer {
             match app.send_reminders(m).await {
                 Ok(r) if r.sent + r.failed > 0 => {
-                    tracing::info!(sent = r.sent, failed = r.failed, no_address = r.no_address, "reminders");
+                    tracing::info!(
+                        sent = r.sent,
+                        failed = r.failed,
+                        no_address = r.no_address,
+                        "reminders"
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "reminders could not be sent"),

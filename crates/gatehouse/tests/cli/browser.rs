@@ -1,11 +1,17 @@
-//! The end-to-end test in a real browser: headless Chromium driven through chromedriver.
+//! The end-to-end tests in a real browser: headless Chromium driven through chromedriver,
+//! on the demo school.
+//!
+//! - The head imports a pupil and finds them in the directory.
+//! - The agreements' acceptance test: staff sign a changed agreement, the head publishes
+//!   a new version with a material change, and the register follows who has signed it.
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian/Ubuntu:
-//! `apt-get install chromium chromium-driver`). Without them the test fails: it does not
+//! `apt-get install chromium chromium-driver`). Without them the tests fail: they do not
 //! skip.
 
-use crate::support::{DEMO_PASSWORD, Site, free_port};
+use crate::support::{DEMO_PASSWORD, Server, Site, free_port};
 use anyhow::{Context, Result, ensure};
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::fs::File;
 use std::path::Path;
@@ -129,29 +135,81 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
         })
 }
 
-/// The text of the element found by `css`, waiting for it to appear, with its words
-/// separated by single spaces and a space at either end.
-async fn text_of(c: &Client, css: &str) -> Result<String> {
-    let found = c.wait().at_most(WAIT).for_element(Locator::Css(css)).await;
-    let el = match found {
-        Ok(el) => el,
+/// The demo server, chromedriver and a Chromium session on them, for one test.
+struct Browsing {
+    server: Server,
+    driver: Driver,
+    client: Client,
+    /// chromedriver's log and Chromium's profile.
+    _scratch: TempDir,
+}
+
+impl Browsing {
+    /// Start the demo on `site`, then chromedriver and a headless Chromium.
+    async fn start(site: &Site) -> Self {
+        require_browser();
+        let server = site.start_demo();
+        let scratch = TempDir::new().expect("temporary folder");
+        let driver = Driver::start(scratch.path()).await;
+        let profile = scratch.path().join("chromium-profile");
+        std::fs::create_dir_all(&profile).expect("profile folder");
+        let client = browser(&driver, &profile).await;
+        Self {
+            server,
+            driver,
+            client,
+            _scratch: scratch,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` of the demo server.
+    fn base(&self) -> &str {
+        &self.server.base
+    }
+
+    /// End the browser session (and Chromium) whatever happened, before chromedriver and
+    /// the server are stopped; panic with the server's log if `outcome` is an error.
+    async fn finish(self, outcome: Result<()>) {
+        let Self {
+            server,
+            driver,
+            client,
+            _scratch,
+        } = self;
+        let closed = client.close().await;
+        if let Err(e) = outcome {
+            panic!("{e:#}\n--- server log ---\n{}", server.log_text());
+        }
+        closed.expect("closing the browser session");
+        drop(driver);
+        drop(server);
+    }
+}
+
+/// The element found by `locator`, waiting for it to appear; the error says which page
+/// was shown instead.
+async fn element(c: &Client, locator: Locator<'_>) -> Result<Element> {
+    match c.wait().at_most(WAIT).for_element(locator).await {
+        Ok(el) => Ok(el),
         Err(e) => {
             let url = c
                 .current_url()
                 .await
                 .map(|u| u.to_string())
                 .unwrap_or_default();
-            let page = c
-                .find(Locator::Css("main"))
-                .await?
-                .text()
-                .await
-                .unwrap_or_default();
-            return Err(e)
-                .with_context(|| format!("waiting for {css} on {url}, which shows:\n{page}"));
+            let page = match c.find(Locator::Css("main")).await {
+                Ok(main) => main.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            Err(e)
+                .with_context(|| format!("waiting for {locator:?} on {url}, which shows:\n{page}"))
         }
-    };
-    // Collapse the layout's line breaks: "1\nnew\n0\nchanged" reads " 1 new 0 changed ".
+    }
+}
+
+/// An element's text with its words separated by single spaces and a space at either
+/// end: the layout's "1\nnew\n0\nchanged" reads " 1 new 0 changed ".
+async fn words(el: &Element) -> Result<String> {
     let text = el.text().await?;
     Ok(format!(
         " {} ",
@@ -159,16 +217,23 @@ async fn text_of(c: &Client, css: &str) -> Result<String> {
     ))
 }
 
-/// The head signs in, imports a one-pupil file through the web pages and finds the new
-/// pupil with the directory's live search.
-async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Result<()> {
-    // Sign in.
+/// The text (as [`words`]) of the element found by `locator`, waiting for it to appear.
+async fn text_of(c: &Client, locator: Locator<'_>) -> Result<String> {
+    words(&element(c, locator).await?).await
+}
+
+/// The path of the page shown, e.g. `/sign`.
+async fn path(c: &Client) -> Result<String> {
+    Ok(c.current_url().await?.path().to_owned())
+}
+
+/// Sign in as the demo account `username` through the sign-in form; returns once a
+/// signed-in page (one with the main navigation) is shown.
+async fn sign_in(c: &Client, base: &str, username: &str) -> Result<()> {
     c.goto(&format!("{base}/login")).await?;
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("username"))
+    element(c, Locator::Id("username"))
         .await?
-        .send_keys("head")
+        .send_keys(username)
         .await?;
     c.find(Locator::Id("password"))
         .await?
@@ -178,7 +243,27 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
         .await?
         .click()
         .await?;
-    let nav = text_of(c, "nav").await?;
+    element(c, Locator::Css("nav"))
+        .await
+        .with_context(|| format!("signing in as {username}"))?;
+    Ok(())
+}
+
+/// Sign out with the header's button; returns once the sign-in form is shown.
+async fn sign_out(c: &Client) -> Result<()> {
+    c.find(Locator::Css("form.signout button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    element(c, Locator::Id("username")).await?;
+    Ok(())
+}
+
+/// The head signs in, imports a one-pupil file through the web pages and finds the new
+/// pupil with the directory's live search.
+async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Result<()> {
+    sign_in(c, base, "head").await?;
+    let nav = text_of(c, Locator::Css("nav")).await?;
     ensure!(
         nav.contains("Import"),
         "after signing in, the head's navigation has no Import: {nav}"
@@ -186,9 +271,7 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
 
     // Upload the file.
     c.goto(&format!("{base}/people/import")).await?;
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("kind"))
+    element(c, Locator::Id("kind"))
         .await?
         .select_by_label("Pupils")
         .await?;
@@ -204,7 +287,7 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
     .await?;
 
     // The preview.
-    let summary = text_of(c, "#import-summary").await?;
+    let summary = text_of(c, Locator::Id("import-summary")).await?;
     ensure!(
         summary.contains(" 1 new "),
         "the preview does not count 1 new pupil: {summary}"
@@ -213,7 +296,7 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
         summary.contains(" 0 problem(s) "),
         "the preview reports problems: {summary}"
     );
-    let creates = text_of(c, "#creates").await?;
+    let creates = text_of(c, Locator::Id("creates")).await?;
     ensure!(
         creates.contains("Wilhelmina Fairweather"),
         "the preview does not name the new pupil: {creates}"
@@ -221,7 +304,7 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
 
     // Apply.
     c.find(Locator::Id("apply")).await?.click().await?;
-    let outcome = text_of(c, "#import-outcome").await?;
+    let outcome = text_of(c, Locator::Id("import-outcome")).await?;
     ensure!(
         outcome.contains(" 1 added "),
         "the import did not add 1 pupil: {outcome}"
@@ -229,7 +312,7 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
 
     // Search the directory; htmx replaces the results as the search box changes.
     c.goto(&format!("{base}/people")).await?;
-    let q = c.wait().at_most(WAIT).for_element(Locator::Id("q")).await?;
+    let q = element(c, Locator::Id("q")).await?;
     q.send_keys("Fairweather").await?;
     let found = c
         .wait()
@@ -248,27 +331,270 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_imports_a_pupil_in_the_browser_and_finds_them_in_the_directory() {
-    require_browser();
     let site = Site::empty();
     let csv = site.write(
         "new-pupil.csv",
         "UPN,Legal forename,Legal surname,NC Year,Registration group\n\
          B00000000042,Wilhelmina,Fairweather,Year 4,4 Birch\n",
     );
-    let server = site.start_demo();
-    let scratch = TempDir::new().expect("temporary folder");
-    let driver = Driver::start(scratch.path()).await;
-    let profile = scratch.path().join("chromium-profile");
-    std::fs::create_dir_all(&profile).expect("profile folder");
-    let client = browser(&driver, &profile).await;
+    let b = Browsing::start(&site).await;
+    let outcome = import_a_pupil_and_find_them(&b.client, b.base(), &csv).await;
+    b.finish(outcome).await;
+}
 
-    let outcome = import_a_pupil_and_find_them(&client, &server.base, &csv).await;
-    // End the session (and Chromium) whatever happened, before chromedriver is killed.
-    let closed = client.close().await;
-    if let Err(e) = outcome {
-        panic!("{e:#}\n--- server log ---\n{}", server.log_text());
+/// The clause the head adds to the staff agreement in version 3.
+const NEW_CLAUSE: &str = "I will check that an app or website is on the approved list \
+                          before I use it with pupils for the first time.";
+
+/// The teacher's name as the register lists it.
+const TEACHER_IN_REGISTER: &str = "Pemberton, Laura";
+
+/// On `/sign`: the staff agreement at `version`, changed since `previous` (which the
+/// signer signed), with at least one clause highlighted as changed or new. Returns the
+/// texts of the clauses highlighted as new.
+async fn expect_changed_agreement(c: &Client, version: u32, previous: u32) -> Result<Vec<String>> {
+    let at = path(c).await?;
+    ensure!(
+        at == "/sign",
+        "expected to be sent to /sign, but the page is {at}"
+    );
+    let title = text_of(c, Locator::Css("main h1")).await?;
+    ensure!(
+        title.contains(" Staff acceptable use agreement "),
+        "the agreement to sign is not the staff agreement: {title}"
+    );
+    let shown = text_of(c, Locator::Css("main h1 + p.muted")).await?;
+    ensure!(
+        shown.starts_with(&format!(" Version {version} ")),
+        "expected version {version} to sign: {shown}"
+    );
+    let note = text_of(c, Locator::Id("changes-note")).await?;
+    ensure!(
+        note.contains(&format!(" changed since you signed version {previous}. ")),
+        "the note does not say what was signed before: {note}"
+    );
+    let highlighted = c
+        .find_all(Locator::Css("li.clause-changed, li.clause-new"))
+        .await?;
+    ensure!(!highlighted.is_empty(), "no clause is highlighted");
+    let mut new = Vec::new();
+    for li in c.find_all(Locator::Css("li.clause-new")).await? {
+        new.push(words(&li).await?);
     }
-    closed.expect("closing the browser session");
-    drop(driver);
-    drop(server);
+    Ok(new)
+}
+
+/// On `/sign`: tick the box, type `typed_name` and sign; returns the home page's
+/// greeting it lands on.
+async fn sign_agreement(c: &Client, typed_name: &str) -> Result<String> {
+    let agree = c.find(Locator::Id("agree")).await?;
+    if !agree.is_selected().await? {
+        agree.click().await?;
+    }
+    c.find(Locator::Id("typed_name"))
+        .await?
+        .send_keys(typed_name)
+        .await?;
+    c.find(Locator::Id("sign")).await?.click().await?;
+    let hello = text_of(
+        c,
+        Locator::XPath("//main/h1[starts-with(normalize-space(.), 'Hello,')]"),
+    )
+    .await
+    .with_context(|| format!("signing as {typed_name:?}"))?;
+    let at = path(c).await?;
+    ensure!(
+        at == "/",
+        "after signing, the page is {at}, not the home page"
+    );
+    Ok(hello)
+}
+
+/// Open the staff agreement's page from the list of agreements.
+async fn open_staff_agreement(c: &Client, base: &str) -> Result<()> {
+    c.goto(&format!("{base}/agreements")).await?;
+    element(
+        c,
+        Locator::XPath("//table[@id='policies']//tr[td[2][normalize-space(.)='Staff']]/td[1]/a"),
+    )
+    .await?
+    .click()
+    .await?;
+    element(c, Locator::Id("versions")).await?;
+    Ok(())
+}
+
+/// Open the staff agreement's register ("Who has signed"), show the people with `status`
+/// (a value of the status filter) and return the text of `name`'s row.
+async fn register_row(c: &Client, base: &str, status: &str, name: &str) -> Result<String> {
+    open_staff_agreement(c, base).await?;
+    c.find(Locator::LinkText("Who has signed"))
+        .await?
+        .click()
+        .await?;
+    element(c, Locator::Id("status"))
+        .await?
+        .select_by_value(status)
+        .await?;
+    c.find(Locator::Css("form.filters button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    // The filtered page is the one whose select has the option selected by the server.
+    let filtered = format!("//select[@id='status']/option[@value='{status}'][@selected]");
+    element(c, Locator::XPath(&filtered)).await?;
+    let row = format!("//table[@id='register']/tbody/tr[td[1][normalize-space(.)='{name}']]");
+    match c.find(Locator::XPath(&row)).await {
+        Ok(tr) => words(&tr).await,
+        Err(_) => {
+            let register = text_of(c, Locator::Id("register")).await?;
+            anyhow::bail!("{name} is not in the register filtered by status={status}: {register}")
+        }
+    }
+}
+
+/// In the new-version form's text, append `clause` to the last numbered list (the last
+/// section's clauses), numbered after the last clause.
+async fn append_clause(source: &Element, clause: &str) -> Result<()> {
+    let text = source.prop("value").await?.unwrap_or_default();
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|l| l.split_once(". ").and_then(|(n, _)| n.parse::<u32>().ok()))
+        .context("the agreement's text has no numbered clause")?;
+    let line = format!("{}. {clause}", last + 1);
+    let typed = if text.ends_with('\n') {
+        line.clone()
+    } else {
+        format!("\n{line}")
+    };
+    // WebDriver types at the end of a textarea's text.
+    source.send_keys(&typed).await?;
+    let now = source.prop("value").await?.unwrap_or_default();
+    let end: Vec<&str> = now.lines().rev().take(2).collect();
+    ensure!(
+        end.first().is_some_and(|l| l.trim_end() == line),
+        "the text does not end with the new clause: {end:?}"
+    );
+    Ok(())
+}
+
+/// The head makes, approves and publishes version 3 of the staff agreement, with
+/// [`NEW_CLAUSE`] added as a material change.
+async fn publish_staff_version_3(c: &Client, base: &str) -> Result<()> {
+    open_staff_agreement(c, base).await?;
+    element(c, Locator::Css("details#new-version > summary"))
+        .await?
+        .click()
+        .await?;
+    let source = element(c, Locator::Css("details#new-version textarea#source")).await?;
+    append_clause(&source, NEW_CLAUSE).await?;
+    ensure!(
+        c.find(Locator::Id("material")).await?.is_selected().await?,
+        "\"material\" is not ticked by default"
+    );
+    c.find(Locator::Id("note"))
+        .await?
+        .send_keys("Approved apps and websites")
+        .await?;
+    c.find(Locator::Css("details#new-version button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+
+    // The draft: record the governors' approval (dated today by default).
+    let approve = element(c, Locator::Id("approve-form")).await?;
+    let heading = words(&approve.find(Locator::Css("h2")).await?).await?;
+    ensure!(
+        heading == " Approve version 3 ",
+        "the draft is not version 3: {heading}"
+    );
+    approve
+        .find(Locator::Id("by"))
+        .await?
+        .send_keys("Full governing body")
+        .await?;
+    approve
+        .find(Locator::Css("button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+
+    // Publish with the default dates (in force today, review in a year).
+    element(c, Locator::Id("publish-form")).await?;
+    c.find(Locator::Id("publish")).await?.click().await?;
+    // With nothing pending, the page offers a new version again.
+    element(c, Locator::Id("new-version")).await?;
+    for (version, status) in [("v3", "Published"), ("v2", "Superseded")] {
+        let row =
+            format!("//table[@id='versions']/tbody/tr[td[1][normalize-space(.)='{version}']]");
+        let text = text_of(c, Locator::XPath(&row)).await?;
+        ensure!(
+            text.contains(&format!(" {status} ")),
+            "{version} is not {status}: {text}"
+        );
+    }
+    Ok(())
+}
+
+/// The agreements feature's acceptance test: see the test below.
+async fn staff_re_sign_a_changed_agreement(c: &Client, base: &str) -> Result<()> {
+    // 1. The teacher signed version 1; version 2 is in force, so signing in sends her to
+    // sign it, with what changed highlighted. Her name is checked ignoring case.
+    sign_in(c, base, "teacher").await?;
+    expect_changed_agreement(c, 2, 1).await?;
+    let hello = sign_agreement(c, "laura pemberton").await?;
+    ensure!(
+        hello == " Hello, Laura Pemberton ",
+        "unexpected greeting: {hello}"
+    );
+    sign_out(c).await?;
+
+    // 2. The head adds a clause and publishes it as version 3, a material change.
+    sign_in(c, base, "head").await?;
+    publish_staff_version_3(c, base).await?;
+
+    // 3. The teacher must now sign again.
+    let row = register_row(c, base, "resign", TEACHER_IN_REGISTER).await?;
+    ensure!(
+        row.contains(" Re-sign due "),
+        "the teacher's row is not \"Re-sign due\": {row}"
+    );
+    sign_out(c).await?;
+
+    // 4. She signs version 3, in which the new clause is highlighted as new.
+    sign_in(c, base, "teacher").await?;
+    let new = expect_changed_agreement(c, 3, 2).await?;
+    ensure!(
+        new.iter().any(|li| li.contains(NEW_CLAUSE)),
+        "the added clause is not highlighted as new; the new clauses are: {new:?}"
+    );
+    sign_agreement(c, "Laura Pemberton").await?;
+    sign_out(c).await?;
+
+    // 5. The register shows her signature of version 3. (The head, who signed version 2,
+    // is asked to sign version 3 first too.)
+    sign_in(c, base, "head").await?;
+    let at = path(c).await?;
+    ensure!(
+        at == "/sign",
+        "the head was not asked to sign version 3 ({at})"
+    );
+    let row = register_row(c, base, "signed", TEACHER_IN_REGISTER).await?;
+    ensure!(
+        row.contains(" Signed ") && row.contains(" v3 "),
+        "the teacher's row does not show version 3 signed: {row}"
+    );
+    Ok(())
+}
+
+/// The teacher signs the changed staff agreement; the head publishes a version 3 with a
+/// new clause; the register shows the teacher must sign again; she signs version 3 with
+/// the new clause highlighted; the register shows it signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_again_when_the_head_publishes_a_material_change() {
+    let site = Site::empty();
+    let b = Browsing::start(&site).await;
+    let outcome = staff_re_sign_a_changed_agreement(&b.client, b.base()).await;
+    b.finish(outcome).await;
 }

@@ -11,8 +11,9 @@
 //!   domain's fixtures) and `verify` (an edited, swapped, reordered or deleted signature).
 //! - [`commands`]: the management commands (`import people`, `audit verify`, `user`,
 //!   `token`, `config`, `backup`/`restore`, `healthcheck`).
-//! - [`browser`]: the end-to-end test in Chromium through chromedriver: sign in, import a
-//!   pupils file through the web pages, find the new pupil in the directory.
+//! - [`browser`]: the end-to-end tests in Chromium through chromedriver: sign in, import a
+//!   pupils file through the web pages, find the new pupil in the directory; staff sign a
+//!   changed agreement, the head publishes a new version and follows the register.
 
 mod agreements;
 mod browser;

@@ -56,11 +56,7 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Html<
     for p in policies {
         let published = p.published().cloned();
         let counts = if see_register {
-            Some(
-                state
-                    .app
-                    .register_counts(&viewer.actor, p.id).await?,
-            )
+            Some(state.app.register_counts(&viewer.actor, p.id).await?)
         } else {
             None
         };
@@ -390,6 +386,17 @@ pub async fn act(
     let app = &state.app;
     let a = &viewer.actor;
     let version = f.version.unwrap_or_default();
+    // The version acted on must belong to the policy in the address.
+    if matches!(f.action.as_str(), "approve" | "publish")
+        && !app
+            .policy(a, id)
+            .await?
+            .versions
+            .iter()
+            .any(|v| v.id == version)
+    {
+        return Err(WebError::NotFound);
+    }
     let result = match f.action.as_str() {
         "approve" => match date_field("approved on", &f.on) {
             Ok(on) => app.approve_version(a, version, &f.by, on).await,

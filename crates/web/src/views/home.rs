@@ -78,9 +78,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
                 ));
             }
             if a.can(Action::View, Resource::Register) && p.published().is_some() {
-                let c = state
-                    .app
-                    .register_counts(a, p.id).await?;
+                let c = state.app.register_counts(a, p.id).await?;
                 coverage.push(Coverage {
                     id: p.id,
                     title: p.title.clone(),

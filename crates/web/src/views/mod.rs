@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{id}/agreements/paper", post(signatures::paper))
         .route("/people/{id}/agreements/{seq}", get(signatures::copy))
         .route("/people/{id}/agreements/{seq}/scan", get(signatures::scan))
+        .route("/people/{id}/agreements/{seq}/pdf", get(signatures::pdf))
         .route("/api/v1/people/{id}/agreements", get(api::agreements))
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))

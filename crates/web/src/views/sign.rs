@@ -65,6 +65,7 @@ struct SignPage {
 struct DonePage {
     chrome: Chrome,
     message: String,
+    error: Option<String>,
 }
 
 fn shown(text: &PolicyText, pending: &Pending) -> (Vec<ShownSection>, usize, Vec<String>) {
@@ -118,6 +119,7 @@ async fn sign_page(
         return Ok(render(&DonePage {
             chrome: Chrome::for_viewer(state, viewer, "/sign").await,
             message: done.unwrap_or_else(|| "You have nothing to sign at the moment.".into()),
+            error,
         })?
         .into_response());
     };

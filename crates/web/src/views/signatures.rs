@@ -138,20 +138,47 @@ pub async fn copy(
     Path((id, seq)): Path<(i64, i64)>,
 ) -> Result<Html<String>, WebError> {
     let copy = state.app.signed_copy(&viewer.actor, id, seq).await?;
-    let signed_by = match copy.record.signature.relation {
-        Relation::Own => copy.signer.details.full_name(),
-        Relation::Parent => format!("{} (parent or carer)", copy.signer.details.full_name()),
-    };
+    let (signed_by, method) = describe(&copy);
     render(&CopyPage {
         text: copy.text.clone(),
-        method: match copy.record.signature.method {
-            Method::Online => "Signed online",
-            Method::Paper => "Signed on paper; entered by staff",
-        },
+        method,
         school: state.app.school().await.map(|s| s.name).unwrap_or_default(),
         signed_by,
         copy,
     })
+}
+
+/// `GET /people/{id}/agreements/{seq}/pdf`: the signed copy as a PDF download.
+pub async fn pdf(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, seq)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    let copy = state.app.signed_copy(&viewer.actor, id, seq).await?;
+    let (signed_by, method) = describe(&copy);
+    let school = state.app.school().await.map(|s| s.name).unwrap_or_default();
+    let bytes = crate::pdf::signed_copy(&copy, &school, &signed_by, method);
+    let name = format!("attachment; filename=\"agreement-{id}-{seq}.pdf\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn describe(copy: &SignedCopy) -> (String, &'static str) {
+    let signed_by = match copy.record.signature.relation {
+        Relation::Own => copy.signer.details.full_name(),
+        Relation::Parent => format!("{} (parent or carer)", copy.signer.details.full_name()),
+    };
+    let method = match copy.record.signature.method {
+        Method::Online => "Signed online",
+        Method::Paper => "Signed on paper; entered by staff",
+    };
+    (signed_by, method)
 }
 
 /// `GET /people/{id}/agreements/{seq}/scan`: the scan of a paper signature.
@@ -220,19 +247,6 @@ pub async fn paper(
                     .map_err(|_| ServiceError::Invalid("signed by: choose a parent".into()))?,
             ),
         };
-        let scan_sha256 = match &scan {
-            Some(bytes) => Some(
-                state
-                    .app
-                    .files
-                    .as_ref()
-                    .ok_or_else(|| {
-                        ServiceError::Invalid("scan: this installation has no file storage".into())
-                    })?
-                    .put(bytes)?,
-            ),
-            None => None,
-        };
         state
             .app
             .record_paper_signature(
@@ -243,7 +257,7 @@ pub async fn paper(
                     version_id,
                     signed_on,
                     written_name: get("name"),
-                    scan_sha256,
+                    scan: scan.clone(),
                 },
             )
             .await

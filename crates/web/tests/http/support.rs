@@ -1,17 +1,21 @@
 //! The harness: a fresh installation per test (its own SQLite file in a temp dir, a
 //! fixed clock), served on a random local port, and browser-like clients.
 
+use gatehouse_domain::agreements::Audience;
+use gatehouse_domain::agreements::ledger::SignatureRecord;
 use gatehouse_domain::clock::FixedClock;
 use gatehouse_domain::people::PersonKind;
 use gatehouse_domain::permissions::Role;
 use gatehouse_service::accounts::AccountRequest;
+use gatehouse_service::agreements::PolicyRequest;
 use gatehouse_service::people::ImportRequest;
 use gatehouse_service::{Actor, Gatehouse, SecuritySettings};
-use gatehouse_store::{AuditFilter, PeopleFilter, Person, SqliteStore};
+use gatehouse_store::{AuditFilter, NewPolicy, PeopleFilter, Person, Policy, SqliteStore};
 use gatehouse_web::WebSettings;
-use jiff::{SignedDuration, Timestamp};
+use jiff::{SignedDuration, Timestamp, ToSpan};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -31,6 +35,8 @@ pub struct TestApp {
     pub app: Gatehouse,
     pub clock: Arc<FixedClock>,
     pub base: String,
+    /// The SQLite file.
+    pub db_path: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -47,7 +53,8 @@ impl TestApp {
     /// A fresh installation with one school, served on 127.0.0.1.
     pub async fn start(require_mfa: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("t.db"))
+        let db_path = dir.path().join("t.db");
+        let store = SqliteStore::open(&db_path)
             .await
             .expect("open the database");
         let clock = Arc::new(FixedClock::new(
@@ -62,7 +69,8 @@ impl TestApp {
             },
         )
         .await
-        .expect("build the services");
+        .expect("build the services")
+        .with_files(dir.path().join("files"));
         app.ensure_school(&Actor::cli(), "Test School")
             .await
             .expect("create the school");
@@ -84,6 +92,7 @@ impl TestApp {
             app,
             clock,
             base: format!("http://{addr}"),
+            db_path,
             shutdown: Some(tx),
             _dir: dir,
         }
@@ -181,6 +190,93 @@ impl TestApp {
         .into_iter()
         .filter(|e| e.event.action == action)
         .collect()
+    }
+
+    /// Create a policy from `source` (all of it), approve it and publish it in force from
+    /// today; 14 days to sign, again every year from 1 September. Returns (policy, version).
+    pub async fn publish_policy(
+        &self,
+        title: &str,
+        audience: Audience,
+        source: &str,
+    ) -> (i64, i64) {
+        let (policy, version) = self
+            .app
+            .create_policy(
+                &Actor::cli(),
+                &PolicyRequest {
+                    policy: NewPolicy {
+                        title: title.into(),
+                        audience,
+                        owner: "Headteacher".into(),
+                        days_to_sign: 14,
+                        annual_from: Some((9, 1)),
+                    },
+                    source: source.into(),
+                    candidate: None,
+                },
+            )
+            .await
+            .expect("create the policy");
+        self.approve_and_publish(version).await;
+        (policy, version)
+    }
+
+    /// A new version of a policy from `source`, approved and published in force from today.
+    pub async fn publish_new_version(&self, policy: i64, source: &str, material: bool) -> i64 {
+        let version = self
+            .app
+            .new_version(&Actor::cli(), policy, source, material, "Changed")
+            .await
+            .expect("add a version");
+        self.approve_and_publish(version).await;
+        version
+    }
+
+    /// Approve a draft version and publish it in force from today, for review in a year.
+    pub async fn approve_and_publish(&self, version: i64) {
+        let today = self.app.today();
+        self.app
+            .approve_version(&Actor::cli(), version, "Full governing body", today)
+            .await
+            .expect("approve the version");
+        self.app
+            .publish_version(
+                &Actor::cli(),
+                version,
+                today,
+                today.checked_add(1.year()).expect("a year on"),
+            )
+            .await
+            .expect("publish the version");
+    }
+
+    /// A policy with its versions, read through the services.
+    pub async fn policy(&self, id: i64) -> Policy {
+        self.app
+            .policy(&Actor::cli(), id)
+            .await
+            .expect("read the policy")
+    }
+
+    /// The signature ledger records of these people, oldest first.
+    pub async fn signatures(&self, people: &[i64]) -> Vec<SignatureRecord> {
+        let school = self.app.school().await.expect("the school");
+        self.app
+            .store
+            .signatures(school.id, Some(people))
+            .await
+            .expect("read the ledger")
+    }
+
+    /// The whole signature ledger, oldest first.
+    pub async fn all_signatures(&self) -> Vec<SignatureRecord> {
+        let school = self.app.school().await.expect("the school");
+        self.app
+            .store
+            .signatures(school.id, None)
+            .await
+            .expect("read the ledger")
     }
 
     /// Move the clock on.
@@ -407,6 +503,35 @@ impl Browser {
             ],
         )
         .await
+    }
+
+    /// Sign in from the sign-in page, asking to return to `next`; the answer to the `POST`.
+    pub async fn sign_in_to(&self, username: &str, next: &str) -> Page {
+        let csrf = self.get("/login").await.csrf();
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("username", username),
+                ("password", PASSWORD),
+                ("next", next),
+            ],
+        )
+        .await
+    }
+
+    /// `GET path`, the body as bytes: (status, headers, body).
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("send the request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.bytes().await.expect("read the body").to_vec();
+        (status, headers, body)
     }
 
     /// Sign out from whatever page the browser can see.
