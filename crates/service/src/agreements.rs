@@ -885,6 +885,90 @@ impl Gatehouse {
         Ok(recs)
     }
 
+    /// Withdraw a person's agreement to a policy: a new ledger record (signatures are never
+    /// changed), after which they must sign again. By the person, their parent, or staff
+    /// who keep the register; the reason goes in the audit log.
+    pub async fn withdraw(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        policy_id: i64,
+        reason: &str,
+    ) -> Result<SignatureRecord> {
+        let person = self.person_by_id(person_id).await?;
+        let own = actor.person_id == Some(person.id);
+        let parent = match actor.person_id {
+            Some(me) if !own => self
+                .store
+                .children_of(me)
+                .await?
+                .iter()
+                .any(|c| c.id == person.id),
+            _ => false,
+        };
+        if !(own || parent || actor.can(Action::Edit, Resource::Register)) {
+            return Err(ServiceError::Forbidden);
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::Invalid(
+                "reason: say why the agreement is withdrawn".into(),
+            ));
+        }
+        let school = self.school().await?;
+        let records = self.store.signatures(school.id, Some(&[person.id])).await?;
+        let mut standing: Option<&SignatureRecord> = None;
+        for r in records
+            .iter()
+            .filter(|r| r.signature.policy_id == policy_id)
+        {
+            standing = match r.signature.act {
+                Act::Sign => Some(r),
+                Act::Withdraw => None,
+            };
+        }
+        let last = standing.ok_or_else(|| {
+            ServiceError::Invalid("there is no signature of this agreement to withdraw".into())
+        })?;
+        let signer_name = match actor.person_id {
+            Some(me) => self.person_by_id(me).await?.details.full_name(),
+            None => actor.name.clone(),
+        };
+        let sig = Signature {
+            person_id: person.id,
+            signer_id: actor.person_id.unwrap_or(person.id),
+            relation: if parent {
+                Relation::Parent
+            } else {
+                Relation::Own
+            },
+            policy_id,
+            version_id: last.signature.version_id,
+            version_number: last.signature.version_number,
+            version_hash: last.signature.version_hash.clone(),
+            act: Act::Withdraw,
+            method: Method::Online,
+            typed_name: signer_name,
+            signed_on: self.today(),
+            recorded_at: self.clock.now(),
+            recorded_by: actor.name.clone(),
+            ip: actor.ip.clone(),
+            user_agent: None,
+            scan_sha256: None,
+        };
+        let event = actor.event(
+            "agreement.withdraw",
+            Some(format!("person:{}", person.id)),
+            serde_json::json!({ "policy": policy_id, "reason": reason }),
+        );
+        let mut recs = self
+            .store
+            .append_signatures(school.id, vec![sig], event)
+            .await?;
+        recs.pop()
+            .ok_or_else(|| ServiceError::Invalid("nothing was recorded".into()))
+    }
+
     /// The register of one policy: everyone who must sign it and their status. Viewing it
     /// (names and statuses) is written to the audit log.
     pub async fn register(

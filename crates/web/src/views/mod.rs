@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route("/agreements/{id}/register", get(agreements::register))
         .route("/people/{id}/agreements", get(signatures::show))
         .route("/people/{id}/agreements/paper", post(signatures::paper))
+        .route(
+            "/people/{id}/agreements/withdraw",
+            post(signatures::withdraw),
+        )
         .route("/people/{id}/agreements/{seq}", get(signatures::copy))
         .route("/people/{id}/agreements/{seq}/scan", get(signatures::scan))
         .route("/people/{id}/agreements/{seq}/pdf", get(signatures::pdf))

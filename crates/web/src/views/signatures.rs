@@ -274,3 +274,33 @@ pub async fn paper(
         Err(e) => Err(e.into()),
     }
 }
+
+/// The withdrawal form.
+#[derive(Debug, serde::Deserialize)]
+pub struct WithdrawForm {
+    policy: i64,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /people/{id}/agreements/withdraw`.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<WithdrawForm>,
+) -> Result<Response, WebError> {
+    match state
+        .app
+        .withdraw(&viewer.actor, id, f.policy, &f.reason)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/people/{id}/agreements")).into_response()),
+        Err(ServiceError::Invalid(m)) => Ok((
+            axum::http::StatusCode::BAD_REQUEST,
+            page(&state, &viewer, id, Some(m), None).await?,
+        )
+            .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1243,3 +1243,95 @@ async fn a_signed_copy_is_printable_and_downloadable_as_pdf() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_withdrawal_is_a_new_record_and_asks_for_a_new_signature() {
+    let t = TestApp::start(false).await;
+    let grace = staff(&t).await;
+    let (policy, v1) = t
+        .publish_policy(STAFF_TITLE, Audience::Staff, STAFF_V1)
+        .await;
+    let b = t.browser();
+    b.sign_in_to("grace.hopper", "/").await;
+    let page = b.get("/sign").await;
+    sign(&b, &page.csrf(), v1, &[grace], true, "Grace Hopper").await;
+    assert_eq!(t.signatures(&[grace]).await.len(), 1);
+
+    // Another member of staff may not withdraw it; nor may anyone without a reason.
+    t.add_account("other.staff", &[Role::Staff]).await;
+    let other = t.signed_in("other.staff").await;
+    let csrf = other.get("/account").await.csrf();
+    let res = other
+        .post_form(
+            &format!("/people/{grace}/agreements/withdraw"),
+            &[
+                ("csrf_token", &csrf),
+                ("policy", &policy.to_string()),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_status(&res, StatusCode::FORBIDDEN, "another person's withdrawal");
+    let h = head(&t).await;
+    let form = h.get(&format!("/people/{grace}/agreements")).await;
+    assert_contains(&form, "Withdraw this agreement");
+    let res = h
+        .post_form(
+            &format!("/people/{grace}/agreements/withdraw"),
+            &[
+                ("csrf_token", &form.csrf()),
+                ("policy", &policy.to_string()),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_status(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "a withdrawal without a reason",
+    );
+    assert_eq!(t.signatures(&[grace]).await.len(), 1, "nothing stored");
+
+    let res = h
+        .post_form(
+            &format!("/people/{grace}/agreements/withdraw"),
+            &[
+                ("csrf_token", &form.csrf()),
+                ("policy", &policy.to_string()),
+                ("reason", "Signed by mistake"),
+            ],
+        )
+        .await;
+    assert_redirect(&res, &format!("/people/{grace}/agreements"));
+    let recs = t.signatures(&[grace]).await;
+    assert_eq!(
+        recs.len(),
+        2,
+        "the signature stays; the withdrawal is added"
+    );
+    assert_eq!(recs[0].signature.act, Act::Sign);
+    assert_eq!(recs[1].signature.act, Act::Withdraw);
+    assert_eq!(recs[1].signature.version_id, v1);
+    let audit = t.audit_actions("agreement.withdraw").await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.event.detail.contains("Signed by mistake")),
+        "{audit:?}"
+    );
+
+    // Grace must sign again before anything else.
+    assert_redirect(&b.get("/").await, "/sign");
+    // And there is nothing left to withdraw.
+    let res = h
+        .post_form(
+            &format!("/people/{grace}/agreements/withdraw"),
+            &[
+                ("csrf_token", &form.csrf()),
+                ("policy", &policy.to_string()),
+                ("reason", "again"),
+            ],
+        )
+        .await;
+    assert_status(&res, StatusCode::BAD_REQUEST, "withdrawing twice");
+}
