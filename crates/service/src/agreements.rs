@@ -536,6 +536,14 @@ impl Gatehouse {
         Ok((person, list))
     }
 
+    /// The signed-in person's children (for a parent's pages).
+    pub async fn my_children(&self, actor: &Actor) -> Result<Vec<Person>> {
+        match actor.person_id {
+            Some(me) => Ok(self.store.children_of(me).await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Everything the signed-in person has to sign now: their own agreements and, for a
     /// parent, their children's.
     pub async fn pending(&self, actor: &Actor) -> Result<Vec<Pending>> {

@@ -32,6 +32,7 @@ struct HomePage {
     reviews_due: Vec<(i64, String, String)>,
     can_policies: bool,
     person_id: Option<i64>,
+    children: Vec<(i64, String)>,
 }
 
 /// Signing coverage of one policy, for the home page.
@@ -107,6 +108,13 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
         reviews_due,
         can_policies: a.can(Action::View, Resource::Policies),
         person_id: a.person_id,
+        children: state
+            .app
+            .my_children(a)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.details.full_name()))
+            .collect(),
     };
     Ok(render(&page)?.into_response())
 }
