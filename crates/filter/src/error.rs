@@ -40,6 +40,10 @@ pub enum Error {
     /// The sources cannot be compiled (e.g. too many categories, empty category name).
     #[error("cannot compile: {0}")]
     Compile(String),
+    /// A taxonomy, mapping or policy file (or policy built in code) is invalid; the message
+    /// names the file part, policy and field.
+    #[error("invalid policy configuration: {0}")]
+    Policy(String),
 }
 
 /// Errors of [`crate::Database::open`]; the same type as [`Error`].

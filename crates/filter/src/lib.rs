@@ -7,7 +7,13 @@
 //! specific listed suffix of the query wins) and [`Database::url_match`]. [`Shared`] swaps
 //! a freshly compiled file in atomically while queries continue without a lock.
 //!
-//! Later layers (policies, schedules, safe search, CLI, benchmarks) build on:
+//! The policy engine sits on top: [`taxonomy`] (Gatehouse categories and the UT1
+//! mapping), [`policy`] (per-group policies, schedules, term dates, school lists,
+//! overrides), [`safesearch`] (safe-search rewrites, engines without safe search) and
+//! [`decide`](mod@decide) ([`Engine`], [`decide()`], [`EngineHandle`]; the precedence is documented
+//! there).
+//!
+//! Later layers (CLI, benchmarks) build on:
 //! [`CategorySetId`] (dense ids `0..Database::set_count()`, so a policy can precompute
 //! one verdict per set and decide a query with one array index), [`CategoryInfo`]
 //! (names, UT1 aliases and `usage` tags), [`Metadata`], [`compile::Progress`] and
@@ -85,16 +91,27 @@
 
 pub mod compile;
 pub mod db;
+pub mod decide;
 mod error;
 mod format;
 pub mod list;
 mod name;
+pub mod policy;
+pub mod safesearch;
+pub mod taxonomy;
 
 pub use compile::{CompileOptions, CompileReport, Progress, Source, compile};
 pub use db::{
     CategoryId, CategoryInfo, CategorySet, CategorySetId, Database, Match, Metadata, Shared,
     SourceInfo, UrlMatch,
 };
+pub use decide::{Decision, Engine, EngineConfig, EngineHandle, Identity, Rule, decide};
 pub use error::{DbError, Error, Result};
 pub use list::{Entry, ListFormat, ListStats, UrlEntry};
 pub use name::{Domain, MAX_LABEL_LEN, MAX_NAME_LEN, NameError, is_ip_literal, normalise_domain};
+pub use policy::{
+    Action, Days, Override, OverrideTarget, Policy, PolicySet, SafeSearchLevel, ScheduleRule,
+    SchoolLists, Term,
+};
+pub use safesearch::{RecordType, SafeSearchMap, SafeSearchTarget, UnsafeSearchList};
+pub use taxonomy::{CategoryBits, CategoryDef, GhCategoryId, SetTable, Taxonomy};

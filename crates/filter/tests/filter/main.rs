@@ -1,8 +1,12 @@
 //! Integration tests of gatehouse-filter: properties of normalisation and suffix lookup,
-//! list parsing over arbitrary bytes, round trips, corrupt files, and the real UT1 tree.
+//! list parsing over arbitrary bytes, round trips, corrupt files, the real UT1 tree, and the
+//! policy engine (precedence, schedules, safe search, overrides, properties, golden file).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod corrupt;
+mod golden;
+mod policy;
+mod policy_props;
 mod props;
 mod ut1;
 
