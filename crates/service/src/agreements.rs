@@ -999,12 +999,30 @@ impl Gatehouse {
         Ok(register)
     }
 
-    /// Only the counts of a policy's register (for summaries; no names, so not audited).
-    pub async fn register_counts(&self, actor: &Actor, policy_id: i64) -> Result<RegisterCounts> {
-        Ok(self
-            .compute_register(actor, policy_id, &RegisterFilter::default())
-            .await?
-            .counts)
+    /// Coverage of every published policy: its register counts, computed from one read of
+    /// the people and one of the ledger (for the home page and the policy list; no names,
+    /// so not audited).
+    pub async fn coverage(&self, actor: &Actor) -> Result<Vec<(Policy, RegisterCounts)>> {
+        actor.require(Action::View, Resource::Register)?;
+        let school = self.school().await?;
+        let policies = self.store.policies(school.id).await?;
+        let people = self.store.active_people(school.id).await?;
+        let records = self.store.signatures(school.id, None).await?;
+        let today = self.today();
+        Ok(policies
+            .into_iter()
+            .map(|p| {
+                let counts = build_register(
+                    p.clone(),
+                    &people,
+                    &records,
+                    &RegisterFilter::default(),
+                    today,
+                )
+                .counts;
+                (p, counts)
+            })
+            .collect())
     }
 
     async fn compute_register(
@@ -1017,10 +1035,10 @@ impl Gatehouse {
         let school = self.school().await?;
         let policy = self.policy(actor, policy_id).await?;
         let people = self.store.active_people(school.id).await?;
-        let records = self.store.signatures(school.id, None).await?;
+        let records = self.store.policy_signatures(policy.id).await?;
         Ok(build_register(
             policy,
-            people,
+            &people,
             &records,
             filter,
             self.today(),
@@ -1055,7 +1073,7 @@ impl Gatehouse {
 /// The register computed in memory: one pass over people and one over the ledger.
 pub fn build_register(
     policy: Policy,
-    people: Vec<Person>,
+    people: &[Person],
     records: &[SignatureRecord],
     filter: &RegisterFilter,
     today: Date,
@@ -1072,7 +1090,7 @@ pub fn build_register(
     let mut counts = RegisterCounts::default();
     let mut rows = Vec::new();
     for person in people {
-        let facts = person_facts(&person);
+        let facts = person_facts(person);
         if facts.audience != policy.audience {
             continue;
         }
@@ -1098,7 +1116,10 @@ pub fn build_register(
                 .is_none_or(|c| d.class_name.as_ref().map(|n| n.as_str()) == Some(c))
             && filter.status.as_deref().is_none_or(|s| st.key() == s);
         if keep {
-            rows.push(RegisterRow { person, status: st });
+            rows.push(RegisterRow {
+                person: person.clone(),
+                status: st,
+            });
         }
     }
     Register {

@@ -139,7 +139,7 @@ impl Gatehouse {
                 }
             }
         }
-        self.send_digest(mailer, &policies, &mut report).await?;
+        self.send_digest(mailer, &mut report).await?;
         Ok(report)
     }
 
@@ -164,12 +164,7 @@ impl Gatehouse {
     }
 
     /// The weekly digest to every head: coverage of each agreement and overdue reviews.
-    async fn send_digest(
-        &self,
-        mailer: &Mailer,
-        policies: &[gatehouse_store::Policy],
-        report: &mut ReminderReport,
-    ) -> Result<()> {
+    async fn send_digest(&self, mailer: &Mailer, report: &mut ReminderReport) -> Result<()> {
         let school = self.school().await?;
         let today = self.today();
         let week = today.iso_week_date();
@@ -191,11 +186,9 @@ impl Gatehouse {
         if heads.is_empty() {
             return Ok(());
         }
-        let cli = Actor::cli();
         let mut lines = Vec::new();
-        for p in policies.iter().filter(|p| p.published().is_some()) {
-            let c = self.register_counts(&cli, p.id).await?;
-            if c.required == 0 {
+        for (p, c) in self.coverage(&Actor::cli()).await? {
+            if p.published().is_none() || c.required == 0 {
                 continue;
             }
             lines.push(format!(

@@ -263,6 +263,8 @@ pub trait AgreementStore: Send + Sync {
     /// Ledger records of a school, optionally only for some people, oldest first.
     async fn signatures(&self, school: i64, people: Option<&[i64]>)
     -> Result<Vec<SignatureRecord>>;
+    /// Ledger records of one policy, oldest first.
+    async fn policy_signatures(&self, policy: i64) -> Result<Vec<SignatureRecord>>;
     /// Ledger records after `after_seq` in order, at most `limit` (for verification).
     async fn ledger_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<SignatureRecord>>;
     /// Every active person of a school (for the register).

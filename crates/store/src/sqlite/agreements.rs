@@ -391,6 +391,14 @@ impl AgreementStore for SqliteStore {
         rows.iter().map(signature_record).collect()
     }
 
+    async fn policy_signatures(&self, policy: i64) -> Result<Vec<SignatureRecord>> {
+        let rows = sqlx::query("SELECT * FROM signatures WHERE policy_id = $1 ORDER BY seq")
+            .bind(policy)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(signature_record).collect()
+    }
+
     async fn ledger_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<SignatureRecord>> {
         let rows = sqlx::query("SELECT * FROM signatures WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after_seq)

@@ -51,15 +51,18 @@ fn fmt_date(d: Option<Date>) -> String {
 pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Html<String>, WebError> {
     let policies = state.app.policies(&viewer.actor).await?;
     let today = state.app.today();
-    let see_register = viewer.actor.can(Action::View, Resource::Register);
+    let coverage = if viewer.actor.can(Action::View, Resource::Register) {
+        state.app.coverage(&viewer.actor).await?
+    } else {
+        Vec::new()
+    };
     let mut rows = Vec::new();
     for p in policies {
         let published = p.published().cloned();
-        let counts = if see_register {
-            Some(state.app.register_counts(&viewer.actor, p.id).await?)
-        } else {
-            None
-        };
+        let counts = coverage
+            .iter()
+            .find(|(q, _)| q.id == p.id)
+            .map(|(_, c)| c.clone());
         rows.push(PolicyRow {
             id: p.id,
             title: p.title.clone(),

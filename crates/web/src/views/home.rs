@@ -66,6 +66,11 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
     let mut reviews_due = Vec::new();
     if a.can(Action::View, Resource::Policies) {
         let today = state.app.today();
+        let counts = if a.can(Action::View, Resource::Register) {
+            state.app.coverage(a).await?
+        } else {
+            Vec::new()
+        };
         for p in state.app.policies(a).await? {
             if let Some(review) = p
                 .published()
@@ -78,8 +83,8 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
                     review.strftime("%-d %B %Y").to_string(),
                 ));
             }
-            if a.can(Action::View, Resource::Register) && p.published().is_some() {
-                let c = state.app.register_counts(a, p.id).await?;
+            let c = counts.iter().find(|(q, _)| q.id == p.id).map(|(_, c)| c);
+            if let (Some(c), Some(_)) = (c, p.published()) {
                 coverage.push(Coverage {
                     id: p.id,
                     title: p.title.clone(),
