@@ -93,6 +93,16 @@ pub enum Command {
         #[command(subcommand)]
         action: AgreementsCommand,
     },
+    /// Web filter block lists: compile UT1 trees, hosts files, domain and adblock lists.
+    Lists {
+        /// Action.
+        #[command(subcommand)]
+        action: ListsCommand,
+    },
+    /// Show what the web filter does with a host or URL for a group, or answer squid in
+    /// batch mode (--batch).
+    #[command(after_long_help = CHECK_HELP)]
+    Check(CheckArgs),
 }
 
 /// `gatehouse import …`
@@ -271,4 +281,105 @@ pub struct AgreementsImport {
     /// To be reviewed by (default a year after it comes into force); with --publish.
     #[arg(long, value_name = "DATE", requires = "publish")]
     pub review: Option<String>,
+}
+
+/// `gatehouse lists …`
+#[derive(Debug, Subcommand)]
+pub enum ListsCommand {
+    /// Compile block lists into one filter database file (written atomically).
+    Compile(ListsCompile),
+}
+
+/// The format of a list file (`gatehouse lists compile --format`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormatArg {
+    /// A hosts file (`0.0.0.0 example.com`).
+    Hosts,
+    /// One domain per line.
+    Domains,
+    /// Adblock rules (`||example.com^`).
+    Adblock,
+}
+
+/// `gatehouse lists compile …`
+#[derive(Debug, Args)]
+pub struct ListsCompile {
+    /// What to compile: UT1 trees (a folder of category folders), UT1 category folders
+    /// (holding `domains`/`urls`) or list files (hosts, plain domains or adblock rules; the
+    /// format is detected from the content unless --format is given; list files need
+    /// --category).
+    #[arg(required = true, value_name = "SRC")]
+    pub sources: Vec<PathBuf>,
+    /// The database file to write (replaced atomically), e.g. <data>/lists/current.gdb.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Category of the list files and UT1 category folders (default for a folder: its
+    /// name). Use a Gatehouse category (e.g. `self_harm`) or a UT1 name (e.g. `gambling`).
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// Format of the list files (default: detected from their content).
+    #[arg(long, value_enum)]
+    pub format: Option<ListFormatArg>,
+}
+
+/// Extra help of `gatehouse check`.
+pub const CHECK_HELP: &str = "\
+Examples:
+  gatehouse check bet365.com --as ks2
+  gatehouse check https://example.com/page --as ks3_4 --at '2026-01-05 12:30' --json
+  gatehouse check --batch --lists current.gdb --as-default unidentified
+
+--as takes a group (policy) name: eyfs_ks1, ks2, ks3_4, sixth_form, staff, guests,
+unidentified. Resolving a username to its group is a later step.
+
+--at takes an RFC 3339 instant (2026-01-05T12:30:00Z) or a local time
+\"YYYY-MM-DD HH:MM\" in the school's time zone; default now.
+
+Batch mode (--batch) is a squid url_rewrite_program (or url_rewrite helper) speaking
+squid's helper protocol. squid.conf:
+  url_rewrite_program /usr/bin/gatehouse check --batch --lists /var/lib/gatehouse/lists/current.gdb
+  url_rewrite_children 5 concurrency=0
+  url_rewrite_extras \"%>a/%>A %un %>rm\"
+Each input line is `URL ip/fqdn user method [kv-pairs]` (with concurrency > 0, a
+numeric channel ID first, echoed back). One answer per line, flushed at once:
+  OK                      allowed (or logged): leave the request alone
+  OK status=302 url=\"http://block.gatehouse.invalid/?category=C&host=H\"
+                          blocked: redirect to the block page (warned requests get
+                          &action=warn for the \"continue anyway\" page)
+  BH message=\"…\"        the line could not be read (the helper keeps running)
+The user field picks the policy: a user named like a group (e.g. ks3_4) gets that
+group's policy; `-` or any other user gets --as-default (default unidentified).";
+
+/// `gatehouse check …`
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The host name or URL to check.
+    #[arg(
+        value_name = "HOST|URL",
+        required_unless_present = "batch",
+        conflicts_with = "batch"
+    )]
+    pub target: Option<String>,
+    /// The group (policy name) asking, e.g. ks2, ks3_4, staff. (A username resolving to
+    /// its group is a later step.)
+    #[arg(long = "as", value_name = "GROUP", required_unless_present = "batch")]
+    pub group: Option<String>,
+    /// When: an RFC 3339 instant or a local "YYYY-MM-DD HH:MM" in the school's time zone
+    /// (default now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// The compiled lists (default: <data>/lists/current.gdb).
+    #[arg(long, value_name = "FILE")]
+    pub lists: Option<PathBuf>,
+    /// Answer squid helper lines from standard input (see below).
+    #[arg(long, requires = "lists")]
+    pub batch: bool,
+    /// In batch mode: the group of users that are not named like a group.
+    #[arg(
+        long,
+        value_name = "GROUP",
+        default_value = "unidentified",
+        requires = "batch"
+    )]
+    pub as_default: String,
 }

@@ -3,6 +3,7 @@
 
 mod agreements;
 mod demo;
+mod lists;
 mod maintenance;
 mod people;
 mod serve;
@@ -44,6 +45,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config { action } => maintenance::config(&config, action),
         Command::Audit { action } => maintenance::audit(&config, action, cli.json).await,
         Command::Agreements { action } => agreements::run(&config, action, cli.json).await,
+        Command::Lists { action } => lists::run(action, cli.json),
+        Command::Check(args) => lists::check(&config, &args, cli.json),
     }
 }
 

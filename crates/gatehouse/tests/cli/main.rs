@@ -11,6 +11,8 @@
 //!   domain's fixtures) and `verify` (an edited, swapped, reordered or deleted signature).
 //! - [`commands`]: the management commands (`import people`, `audit verify`, `user`,
 //!   `token`, `config`, `backup`/`restore`, `healthcheck`).
+//! - [`lists`]: `lists compile` (fixture lists and the real UT1 tree) and `check`
+//!   (single checks, `--json`, `--at`, squid batch mode).
 //! - [`browser`]: the end-to-end tests in Chromium through chromedriver: sign in, import a
 //!   pupils file through the web pages, find the new pupil in the directory; staff sign a
 //!   changed agreement, the head publishes a new version and follows the register.
@@ -18,4 +20,5 @@
 mod agreements;
 mod browser;
 mod commands;
+mod lists;
 mod support;

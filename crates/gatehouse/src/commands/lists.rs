@@ -1,0 +1,557 @@
+//! `gatehouse lists compile` and `gatehouse check`: command-line access to the web
+//! filter's engine (`gatehouse-filter`): compile block lists into a database file, ask
+//! what happens to a host or URL for a group at a time, and answer squid's
+//! `url_rewrite_program` helper protocol in batch mode.
+
+use super::{say, say_json};
+use crate::cli::{CheckArgs, ListFormatArg, ListsCommand, ListsCompile};
+use crate::config::Config;
+use anyhow::{Context as _, Result, bail};
+use gatehouse_filter::{
+    Action, CompileOptions, Database, Decision, Engine, EngineConfig, Identity, ListFormat,
+    Progress, Source,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use std::collections::HashMap;
+use std::io::{BufRead, Read as _, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Invalid lines printed in full after a compile.
+const SHOW_INVALID: usize = 20;
+
+/// Where blocked requests are redirected in batch mode.
+const BLOCK_PAGE: &str = "http://block.gatehouse.invalid/";
+
+/// Run `gatehouse lists …`.
+pub fn run(action: ListsCommand, json: bool) -> Result<ExitCode> {
+    match action {
+        ListsCommand::Compile(args) => compile(&args, json),
+    }
+}
+
+// ---------------------------------------------------------------- lists compile
+
+fn list_format(f: ListFormatArg) -> ListFormat {
+    match f {
+        ListFormatArg::Hosts => ListFormat::Hosts,
+        ListFormatArg::Domains => ListFormat::Domains,
+        ListFormatArg::Adblock => ListFormat::Adblock,
+    }
+}
+
+/// Is `dir` a UT1 category folder (rather than a tree of them)?
+fn is_ut1_category(dir: &Path) -> bool {
+    ["domains", "urls", "usage"]
+        .iter()
+        .any(|f| dir.join(f).is_file())
+}
+
+/// Guess a list file's format from its first lines: adblock rules (`||name^`), hosts
+/// lines (an address, then names) or plain domains (the majority of the meaningful lines).
+fn detect_format(path: &Path) -> Result<ListFormat> {
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8_lossy(&head);
+    let (mut adblock, mut hosts, mut domains) = (0usize, 0usize, 0usize);
+    for line in text.lines().take(2_000) {
+        let line = line.trim();
+        if line.starts_with("[Adblock") {
+            adblock += 10;
+            continue;
+        }
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        if line.starts_with("||") || line.starts_with("@@") || line.contains('^') {
+            adblock += 1;
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first.parse::<std::net::IpAddr>().is_ok() && words.next().is_some() {
+            hosts += 1;
+        } else {
+            domains += 1;
+        }
+    }
+    Ok(if adblock > 0 && adblock >= hosts.max(domains) {
+        ListFormat::Adblock
+    } else if hosts > domains {
+        ListFormat::Hosts
+    } else {
+        ListFormat::Domains
+    })
+}
+
+/// The compile sources for the command line's SRC arguments.
+fn sources(args: &ListsCompile) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    for path in &args.sources {
+        let meta = std::fs::metadata(path)
+            .with_context(|| format!("{}: no such file or folder", path.display()))?;
+        if meta.is_dir() {
+            if is_ut1_category(path) {
+                let category = match &args.category {
+                    Some(c) => c.clone(),
+                    None => path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .map(str::to_owned)
+                        .with_context(|| {
+                            format!(
+                                "{}: give the folder's category with --category",
+                                path.display()
+                            )
+                        })?,
+                };
+                out.push(Source::List {
+                    category,
+                    format: ListFormat::Ut1Category,
+                    path: path.clone(),
+                });
+            } else {
+                out.push(Source::Ut1Tree {
+                    path: path.clone(),
+                    prefix: String::new(),
+                });
+            }
+        } else {
+            let Some(category) = &args.category else {
+                bail!(
+                    "{}: a list file needs --category NAME (e.g. --category gambling)",
+                    path.display()
+                );
+            };
+            let format = match args.format {
+                Some(f) => list_format(f),
+                None => detect_format(path)?,
+            };
+            out.push(Source::List {
+                category: category.clone(),
+                format,
+                path: path.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn progress_bar() -> ProgressBar {
+    // Draws on standard error only when it is a terminal.
+    let b = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} categories ({elapsed})")
+    {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b
+}
+
+fn compile(args: &ListsCompile, json: bool) -> Result<ExitCode> {
+    let sources = sources(args)?;
+    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the folder {}", dir.display()))?;
+    }
+    let created_unix = Timestamp::now().as_second();
+    let started = Instant::now();
+    let bar = progress_bar();
+    let report = gatehouse_filter::compile(
+        &sources,
+        &CompileOptions { created_unix },
+        &args.output,
+        &mut |p| match p {
+            Progress::Reading {
+                category,
+                index,
+                total,
+            } => {
+                bar.set_length(total as u64);
+                bar.set_position(index as u64);
+                bar.set_message(category.to_owned());
+            }
+            Progress::Sorting { entries } => {
+                bar.set_position(bar.length().unwrap_or(0));
+                bar.set_message(format!("sorting {entries} names"));
+            }
+            Progress::Writing { bytes } => bar.set_message(format!("writing {bytes} bytes")),
+            Progress::Done => {}
+        },
+    );
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("compiling {}", args.output.display()))?;
+    let took = started.elapsed();
+    let per_domain = |bytes: usize| {
+        if report.domains == 0 {
+            0.0
+        } else {
+            bytes as f64 / report.domains as f64
+        }
+    };
+    let totals = &report.totals;
+    if json {
+        say_json(&serde_json::json!({
+            "file": report.path,
+            "domains": report.domains,
+            "urls": report.urls,
+            "sets": report.sets,
+            "bytes": report.bytes,
+            "bytes_per_domain": per_domain(report.bytes),
+            "lookup_bytes_per_domain": per_domain(report.domain_bytes),
+            "seconds": took.as_secs_f64(),
+            "categories": report.categories.iter().map(|c| serde_json::json!({
+                "name": c.name, "domains": c.domains, "urls": c.urls,
+                "lines": c.stats.lines, "invalid": c.stats.invalid,
+            })).collect::<Vec<_>>(),
+            "invalid": totals.invalid,
+            "invalid_lines": totals.invalid_lines.iter().map(|l| serde_json::json!({
+                "file": l.file, "line": l.line, "reason": l.reason,
+            })).collect::<Vec<_>>(),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    say(format!(
+        "Compiled {} categor{} into {}:",
+        report.categories.len(),
+        if report.categories.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        report.path.display()
+    ));
+    let width = report
+        .categories
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for c in &report.categories {
+        let invalid = if c.stats.invalid > 0 {
+            format!(", {} invalid line(s)", c.stats.invalid)
+        } else {
+            String::new()
+        };
+        say(format!(
+            "  {:<width$}  {:>8} domains  {:>6} URLs{invalid}",
+            c.name, c.domains, c.urls
+        ));
+    }
+    say(format!(
+        "{} distinct domains, {} URL entries, {} category sets; {} lines read, {} skipped, {} IP addresses ignored, {} invalid.",
+        report.domains,
+        report.urls,
+        report.sets,
+        totals.lines,
+        totals.skipped,
+        totals.ip_literals,
+        totals.invalid
+    ));
+    if totals.invalid > 0 {
+        say("Invalid lines:");
+        for l in totals.invalid_lines.iter().take(SHOW_INVALID) {
+            say(format!("  {}:{}: {}", l.file.display(), l.line, l.reason));
+        }
+        let shown = totals.invalid_lines.len().min(SHOW_INVALID);
+        if totals.invalid > shown {
+            say(format!("  and {} more", totals.invalid - shown));
+        }
+    }
+    say(format!(
+        "{} bytes: {:.1} bytes per domain ({:.1} bytes per domain used by lookups); took {:.2} s.",
+        report.bytes,
+        per_domain(report.bytes),
+        per_domain(report.domain_bytes),
+        took.as_secs_f64()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------- check
+
+/// The filter engine over a compiled database, with the names of its policies.
+struct Filter {
+    engine: Engine,
+    groups: Vec<String>,
+    timezone: TimeZone,
+}
+
+impl Filter {
+    fn open(path: &Path) -> Result<Filter> {
+        let db = Database::open(path)
+            .with_context(|| format!("opening the compiled lists {}", path.display()))?;
+        let config = EngineConfig::uk_default().context("loading the default policies")?;
+        let engine = Engine::new(Arc::new(db), &config).context("building the filter")?;
+        Ok(Filter {
+            engine,
+            groups: config
+                .policies
+                .policies
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
+            timezone: config.policies.timezone.clone(),
+        })
+    }
+
+    fn group<'a>(&self, name: &'a str) -> Result<&'a str> {
+        if self.groups.iter().any(|g| g == name) {
+            Ok(name)
+        } else {
+            bail!(
+                "unknown group {name:?}; the groups are: {}",
+                self.groups.join(", ")
+            )
+        }
+    }
+}
+
+fn lists_path(config: &Config, lists: Option<&PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = lists {
+        return Ok(p.clone());
+    }
+    let p = config.storage.data_dir.join("lists").join("current.gdb");
+    if !p.is_file() {
+        bail!(
+            "no compiled lists at {} (give --lists FILE, or compile them with `gatehouse lists compile SRC… -o {}`)",
+            p.display(),
+            p.display()
+        );
+    }
+    Ok(p)
+}
+
+/// `--at`: an RFC 3339 instant, or a local "YYYY-MM-DD HH:MM" in `tz`.
+fn parse_at(text: &str, tz: &TimeZone) -> Result<Timestamp> {
+    let text = text.trim();
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let local = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", text)
+        .or_else(|_| text.parse::<jiff::civil::DateTime>())
+        .with_context(|| {
+            format!(
+                "--at {text:?}: expected an RFC 3339 instant (2026-01-05T12:30:00Z) or a local \"YYYY-MM-DD HH:MM\""
+            )
+        })?;
+    Ok(local
+        .to_zoned(tz.clone())
+        .with_context(|| format!("--at {text:?}: not a time in the school's time zone"))?
+        .timestamp())
+}
+
+/// The host part of a host name or URL (scheme, user info, port, path dropped).
+fn host_of(target: &str) -> &str {
+    let s = target.trim();
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let s = s.split(['/', '?', '#']).next().unwrap_or("");
+    let s = s.rsplit_once('@').map_or(s, |(_, h)| h);
+    if let Some(rest) = s.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    match s.rsplit_once(':') {
+        Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => s,
+    }
+}
+
+/// Run `gatehouse check`.
+pub fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> {
+    let path = lists_path(config, args.lists.as_ref())?;
+    let filter = Filter::open(&path)?;
+    if args.batch {
+        let default = filter.group(&args.as_default)?;
+        return batch(&filter, default);
+    }
+    let (Some(target), Some(group)) = (args.target.as_deref(), args.group.as_deref()) else {
+        bail!("give a HOST or URL and --as GROUP (or --batch)");
+    };
+    let group = filter.group(group)?;
+    let at = match &args.at {
+        Some(text) => parse_at(text, &filter.timezone)?,
+        None => Timestamp::now(),
+    };
+    let decision = filter.engine.decide(&Identity::group(group), target, at);
+    let host = host_of(target);
+    let taxonomy = filter.engine.taxonomy();
+    let categories: Vec<String> = filter
+        .engine
+        .categories_of(host)
+        .iter()
+        .filter_map(|id| taxonomy.get(id).map(|c| c.name.to_string()))
+        .collect();
+    let db = filter.engine.database();
+    let listed = db.lookup(host).map(|m| {
+        let names: Vec<String> = m
+            .categories()
+            .iter()
+            .filter_map(|c| db.category(c).map(|i| i.name.clone()))
+            .collect();
+        (m.name().to_owned(), names)
+    });
+    if json {
+        say_json(&serde_json::json!({
+            "host": host,
+            "group": group,
+            "at": at.to_string(),
+            "action": decision.action.as_str(),
+            "category": decision.category.as_deref(),
+            "rule": decision.rule.to_string(),
+            "explain": decision.explain(),
+            "matched_list": decision.matched_list,
+            "safe_search": decision.safe_search.as_ref().map(|s| serde_json::json!({
+                "engine": &*s.engine, "target": &*s.target,
+            })),
+            "categories": categories,
+            "list_entry": listed.as_ref().map(|(name, _)| name),
+            "list_categories": listed.as_ref().map(|(_, cats)| cats),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let local = at.to_zoned(filter.timezone.clone());
+    say(format!(
+        "{host} for {group} at {}:",
+        local.strftime("%Y-%m-%d %H:%M %Z (%a)")
+    ));
+    say(format!("  action:     {}", decision.action.as_str()));
+    say(format!(
+        "  rule:       {} ({})",
+        decision.explain(),
+        decision.rule
+    ));
+    match &listed {
+        Some((name, cats)) => say(format!("  listed:     {name} in {}", cats.join(", "))),
+        None => say("  listed:     no (not in the compiled lists)"),
+    }
+    say(format!(
+        "  categories: {}",
+        if categories.is_empty() {
+            "none".to_owned()
+        } else {
+            categories.join(", ")
+        }
+    ));
+    if let Some(s) = &decision.safe_search {
+        say(format!("  safe search: {} -> {}", s.engine, s.target));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------- check --batch
+
+/// Append `s` to `out`, percent-encoding everything but unreserved URL characters.
+fn push_encoded(out: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b);
+        } else {
+            out.push(b'%');
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 15)]);
+        }
+    }
+}
+
+/// Append the answer for one decision: `OK`, or a redirect to the block page.
+fn push_verdict(out: &mut Vec<u8>, d: &Decision, host: &[u8]) {
+    match d.action {
+        Action::Allow | Action::Log => out.extend_from_slice(b"OK"),
+        Action::Block | Action::Warn => {
+            out.extend_from_slice(b"OK status=302 url=\"");
+            out.extend_from_slice(BLOCK_PAGE.as_bytes());
+            out.extend_from_slice(b"?category=");
+            let cat = d.category.as_deref().unwrap_or(match d.rule {
+                gatehouse_filter::Rule::Invalid => "invalid",
+                _ => "uncategorised",
+            });
+            push_encoded(out, cat.as_bytes());
+            out.extend_from_slice(b"&host=");
+            push_encoded(out, host);
+            if d.action == Action::Warn {
+                out.extend_from_slice(b"&action=warn");
+            }
+            out.push(b'"');
+        }
+    }
+}
+
+/// Answer squid helper lines from standard input until it closes (see `check --help`).
+fn batch(filter: &Filter, default: &str) -> Result<ExitCode> {
+    let identities: HashMap<&str, Identity> = filter
+        .groups
+        .iter()
+        .map(|g| (g.as_str(), Identity::group(g)))
+        .collect();
+    let fallback = Identity::group(default);
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut output = stdout.lock();
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    let mut out: Vec<u8> = Vec::with_capacity(512);
+    loop {
+        line.clear();
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading standard input")?
+            == 0
+        {
+            break;
+        }
+        while matches!(line.last(), Some(b'\n' | b'\r')) {
+            line.pop();
+        }
+        out.clear();
+        answer(&line, filter, &identities, &fallback, &mut out);
+        out.push(b'\n');
+        output.write_all(&out).context("writing standard output")?;
+        output.flush().context("writing standard output")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Append the answer to one helper line (without the newline) to `out`.
+fn answer(
+    line: &[u8],
+    filter: &Filter,
+    identities: &HashMap<&str, Identity>,
+    fallback: &Identity,
+    out: &mut Vec<u8>,
+) {
+    let Ok(text) = std::str::from_utf8(line) else {
+        out.extend_from_slice(b"BH message=\"line is not UTF-8\"");
+        return;
+    };
+    let mut fields = text.split_ascii_whitespace();
+    let mut first = fields.next();
+    // With `concurrency=N`, squid puts a numeric channel ID first; echo it back.
+    if let Some(id) = first.filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit())) {
+        out.extend_from_slice(id.as_bytes());
+        out.push(b' ');
+        first = fields.next();
+    }
+    let (Some(url), Some(_client), Some(user), Some(_method)) =
+        (first, fields.next(), fields.next(), fields.next())
+    else {
+        out.extend_from_slice(b"BH message=\"expected: URL ip/fqdn user method [kv-pairs]\"");
+        return;
+    };
+    let host = host_of(url);
+    if host.is_empty() {
+        out.extend_from_slice(b"BH message=\"no host in the URL\"");
+        return;
+    }
+    let who = identities.get(user).unwrap_or(fallback);
+    let decision = filter.engine.decide(who, url, Timestamp::now());
+    push_verdict(out, &decision, host.as_bytes());
+}

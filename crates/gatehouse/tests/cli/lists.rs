@@ -1,0 +1,396 @@
+//! `gatehouse lists compile` and `gatehouse check` (single checks, `--json`, `--at`, and
+//! squid batch mode) over small fixture lists written by the tests, plus one compile of
+//! the real UT1 tree in the shared data folder.
+
+use crate::support::{Run, Site};
+use std::path::{Path, PathBuf};
+
+/// A small UT1-style tree (gambling with one invalid line on line 3, games, adult with a
+/// URL entry), a hosts file and an adblock file, in the site's file folder.
+struct Fixture {
+    site: Site,
+    tree: PathBuf,
+    hosts: PathBuf,
+    adblock: PathBuf,
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("mkdir");
+    std::fs::write(path, text).expect("writing a fixture");
+}
+
+fn fixture() -> Fixture {
+    let site = Site::empty();
+    let tree = site.file("ut1");
+    write(
+        &tree.join("gambling/domains"),
+        "casino-example.com\nbet-example.co.uk\nbad..name\n",
+    );
+    write(&tree.join("games/domains"), "games-example.com\n");
+    write(&tree.join("adult/domains"), "porn-example.com\n");
+    write(&tree.join("adult/urls"), "porn-example.com/videos\n");
+    let hosts = site.write(
+        "hosts.txt",
+        "# a hosts file\n127.0.0.1 localhost\n0.0.0.0 malware-example.net\n0.0.0.0 evil-example.org\n",
+    );
+    let adblock = site.write(
+        "ads.txt",
+        "[Adblock Plus 2.0]\n! a comment\n||tracker-example.com^\n",
+    );
+    Fixture {
+        site,
+        tree,
+        hosts,
+        adblock,
+    }
+}
+
+impl Fixture {
+    /// Compile the tree and the hosts file (category malware) into `main.gdb`.
+    fn compile(&self) -> (PathBuf, Run) {
+        let out = self.site.file("out/main.gdb");
+        let run = self.run(&[
+            "lists".as_ref(),
+            "compile".as_ref(),
+            self.tree.as_os_str(),
+            self.hosts.as_os_str(),
+            "--category".as_ref(),
+            "malware".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ]);
+        (out, run.ok())
+    }
+
+    fn run(&self, args: &[&std::ffi::OsStr]) -> Run {
+        let mut cmd = self.site.command(&[]);
+        cmd.args(args);
+        Run::of(cmd, None)
+    }
+
+    fn check(&self, db: &Path, args: &[&str]) -> Run {
+        let mut cmd = self.site.command(&["check"]);
+        cmd.args(args).arg("--lists").arg(db);
+        Run::of(cmd, None)
+    }
+
+    fn check_json(&self, db: &Path, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.check(db, &all).ok().json()
+    }
+}
+
+#[test]
+fn compile_reports_counts_per_category_invalid_lines_size_and_time() {
+    let f = fixture();
+    let (out, run) = f.compile();
+    assert!(out.is_file(), "no database written: {run}");
+    for (cat, domains) in [("gambling", 2), ("games", 1), ("adult", 1), ("malware", 2)] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(cat)
+                    && l.contains(&format!("{domains} domains"))),
+            "no count of {domains} domains for {cat}: {run}"
+        );
+    }
+    let bad = format!("{}:3:", f.tree.join("gambling").join("domains").display());
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains(&bad) && l.contains("bad..name")),
+        "the invalid line 3 of gambling/domains is not reported as {bad:?}: {run}"
+    );
+    assert!(run.stdout.contains("bytes per domain"), "{run}");
+    assert!(run.stdout.contains("took"), "{run}");
+}
+
+#[test]
+fn check_blocks_listed_hosts_and_subdomains_with_the_rule_and_not_lookalikes() {
+    let f = fixture();
+    let (db, _) = f.compile();
+
+    f.check(&db, &["casino-example.com", "--as", "ks2"])
+        .ok()
+        .says("action:     block")
+        .says("blocked: gambling (listed: casino-example.com) by policy ks2")
+        .says("policy:ks2/gambling");
+
+    let sub = f.check_json(&db, &["https://www.casino-example.com/page", "--as", "ks2"]);
+    assert_eq!(sub["action"], "block", "{sub}");
+    assert_eq!(sub["category"], "gambling", "{sub}");
+    assert_eq!(sub["matched_list"], "casino-example.com", "{sub}");
+    assert_eq!(sub["host"], "www.casino-example.com", "{sub}");
+
+    let other = f.check_json(&db, &["badexample.com", "--as", "ks2"]);
+    assert_eq!(other["action"], "allow", "{other}");
+    assert_eq!(other["matched_list"], serde_json::Value::Null, "{other}");
+    assert_eq!(other["rule"], "default:ks2", "{other}");
+
+    let hosts = f.check_json(&db, &["evil-example.org", "--as", "staff"]);
+    assert_eq!(hosts["action"], "block", "{hosts}");
+    assert_eq!(hosts["category"], "malware", "{hosts}");
+
+    // A URL entry of the adult folder: the category comes from the URL match.
+    let url = f.check_json(&db, &["http://porn-example.com/videos/1", "--as", "staff"]);
+    assert_eq!(url["action"], "block", "{url}");
+    assert_eq!(url["category"], "pornography", "{url}");
+}
+
+#[test]
+fn check_json_has_every_field() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    let v = f.check_json(
+        &db,
+        &[
+            "bet-example.co.uk",
+            "--as",
+            "ks3_4",
+            "--at",
+            "2026-01-05T10:00:00Z",
+        ],
+    );
+    assert_eq!(v["host"], "bet-example.co.uk", "{v}");
+    assert_eq!(v["group"], "ks3_4", "{v}");
+    assert_eq!(v["at"], "2026-01-05T10:00:00Z", "{v}");
+    assert_eq!(v["action"], "block", "{v}");
+    assert_eq!(v["category"], "gambling", "{v}");
+    assert_eq!(v["rule"], "policy:ks3_4/gambling", "{v}");
+    assert_eq!(v["matched_list"], "bet-example.co.uk", "{v}");
+    assert!(v.get("safe_search").is_some(), "{v}");
+    assert_eq!(v["safe_search"], serde_json::Value::Null, "{v}");
+
+    let google = f.check_json(&db, &["www.google.com", "--as", "ks2"]);
+    assert!(google["safe_search"]["target"].is_string(), "{google}");
+}
+
+#[test]
+fn check_at_lunchtime_allows_games_for_ks3_4_and_blocks_them_in_lessons() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    // Monday 5 January 2026 (GMT): lunch 12:00-13:15 allows games for ks3_4.
+    let lunch = f.check_json(
+        &db,
+        &[
+            "games-example.com",
+            "--as",
+            "ks3_4",
+            "--at",
+            "2026-01-05 12:30",
+        ],
+    );
+    let lesson = f.check_json(
+        &db,
+        &[
+            "games-example.com",
+            "--as",
+            "ks3_4",
+            "--at",
+            "2026-01-05 10:00",
+        ],
+    );
+    assert_eq!(lunch["action"], "allow", "{lunch}");
+    assert_eq!(
+        lunch["rule"], "policy:ks3_4/games@mon-fri 12:00-13:15",
+        "{lunch}"
+    );
+    assert_eq!(lesson["action"], "block", "{lesson}");
+    assert_eq!(lesson["rule"], "policy:ks3_4/games", "{lesson}");
+    // The same instants in RFC 3339 (British Summer Time: local 12:30 is 11:30Z).
+    let summer = f.check_json(
+        &db,
+        &[
+            "games-example.com",
+            "--as",
+            "ks3_4",
+            "--at",
+            "2026-06-01T11:30:00Z",
+        ],
+    );
+    assert_eq!(summer["action"], "allow", "{summer}");
+}
+
+#[test]
+fn check_names_the_groups_when_the_group_is_unknown_or_the_time_is_bad() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    f.check(&db, &["casino-example.com", "--as", "year7"])
+        .fails()
+        .complains("unknown group \"year7\"")
+        .complains("ks3_4")
+        .complains("staff");
+    f.check(
+        &db,
+        &["casino-example.com", "--as", "ks2", "--at", "lunchtime"],
+    )
+    .fails()
+    .complains("--at");
+}
+
+#[test]
+fn check_without_lists_uses_the_installation_lists_or_says_how_to_make_them() {
+    let f = fixture();
+    f.site
+        .run(&["check", "casino-example.com", "--as", "ks2"])
+        .fails()
+        .complains("lists/current.gdb");
+    let current = f.site.data().join("lists").join("current.gdb");
+    let mut cmd = f.site.command(&["lists", "compile"]);
+    cmd.arg(&f.tree).arg("-o").arg(&current);
+    Run::of(cmd, None).ok();
+    f.site
+        .run(&["check", "casino-example.com", "--as", "ks2"])
+        .ok()
+        .says("action:     block");
+}
+
+#[test]
+fn an_adblock_file_and_a_ut1_category_folder_compile_on_their_own() {
+    let f = fixture();
+    let out = f.site.file("ads.gdb");
+    let mut cmd = f.site.command(&["lists", "compile"]);
+    cmd.arg(&f.adblock)
+        .arg(f.tree.join("games"))
+        .args(["--category", "advertising", "-o"])
+        .arg(&out);
+    let run = Run::of(cmd, None).ok().says("advertising");
+    let tracker = f.check_json(&out, &["sub.tracker-example.com", "--as", "ks2"]);
+    assert_eq!(tracker["action"], "block", "{tracker} {run}");
+    assert_eq!(tracker["category"], "advertising", "{tracker}");
+    assert_eq!(tracker["matched_list"], "tracker-example.com", "{tracker}");
+
+    // A list file needs a category.
+    let mut cmd = f.site.command(&["lists", "compile"]);
+    cmd.arg(&f.hosts).arg("-o").arg(f.site.file("x.gdb"));
+    Run::of(cmd, None).fails().complains("--category");
+}
+
+#[test]
+fn batch_answers_every_line_in_order_and_survives_a_malformed_one() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    let input = "http://www.casino-example.com/x 10.0.0.1/- - GET\n\
+                 https://games-example.com/ 10.0.0.2/- staff GET myip=10.0.0.9 myport=3128\n\
+                 this-is-not-a-request\n\
+                 http://badexample.com/ 10.0.0.3/- ks2 GET\n\
+                 evil-example.org:443 10.0.0.4/pc4.school.invalid - CONNECT\n";
+    let mut cmd = f
+        .site
+        .command(&["check", "--batch", "--as-default", "ks2", "--lists"]);
+    cmd.arg(&db);
+    let run = Run::of(cmd, Some(input)).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "expected 5 verdicts: {run}");
+    assert_eq!(
+        lines[0],
+        "OK status=302 url=\"http://block.gatehouse.invalid/?category=gambling&host=www.casino-example.com\"",
+        "{run}"
+    );
+    assert_eq!(
+        lines[1], "OK",
+        "games are logged, not blocked, for staff: {run}"
+    );
+    assert!(lines[2].starts_with("BH message=\""), "{run}");
+    assert_eq!(lines[3], "OK", "{run}");
+    assert_eq!(
+        lines[4],
+        "OK status=302 url=\"http://block.gatehouse.invalid/?category=malware&host=evil-example.org\"",
+        "{run}"
+    );
+}
+
+#[test]
+fn the_real_ut1_tree_compiles_and_blocks_a_gambling_domain_for_ks2() {
+    let ut1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ut1");
+    assert!(
+        ut1.join("gambling").join("domains").is_file(),
+        "the UT1 tree is missing: expected {} with gambling/domains (the shared data folder next to the workspace)",
+        ut1.display()
+    );
+    let domains =
+        std::fs::read_to_string(ut1.join("gambling/domains")).expect("reading gambling/domains");
+    let domain = domains
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && l.contains('.'))
+        .expect("a domain in gambling/domains")
+        .to_owned();
+
+    let site = Site::empty();
+    let out = site.file("ut1.gdb");
+    let mut cmd = site.command(&["lists", "compile"]);
+    cmd.arg(&ut1).arg("-o").arg(&out);
+    let run = Run::of(cmd, None)
+        .ok()
+        .says("gambling")
+        .says("bytes per domain");
+
+    let mut cmd = site.command(&["check", "--json", &domain, "--as", "ks2", "--lists"]);
+    cmd.arg(&out);
+    let v = Run::of(cmd, None).ok().json();
+    assert_eq!(v["action"], "block", "{domain}: {v}\n{run}");
+    assert!(
+        v["categories"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c == "gambling")),
+        "{domain} is not in gambling: {v}"
+    );
+}
+
+#[test]
+fn batch_answers_each_line_before_the_next_one_is_sent() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let f = fixture();
+    let (db, _) = f.compile();
+    let mut cmd = f.site.command(&["check", "--batch", "--lists"]);
+    cmd.arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("starting gatehouse check --batch");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.expect("reading a verdict")).is_err() {
+                break;
+            }
+        }
+    });
+    // Like squid with concurrency=0: send one line, wait for its answer, then the next.
+    let limit = Duration::from_secs(60);
+    for (line, want) in [
+        (
+            "http://casino-example.com/ 10.0.0.1/- - GET\n",
+            "OK status=302 url=",
+        ),
+        ("http://badexample.com/ 10.0.0.1/- - GET\n", "OK"),
+        ("\n", "BH message="),
+        (
+            "http://games-example.com/ 10.0.0.1/- sixth_form GET\n",
+            "OK status=302 url=\"http://block.gatehouse.invalid/?category=games&host=games-example.com&action=warn\"",
+        ),
+    ] {
+        stdin.write_all(line.as_bytes()).expect("writing a request");
+        stdin.flush().expect("flushing the request");
+        let got = rx
+            .recv_timeout(limit)
+            .unwrap_or_else(|e| panic!("no answer to {line:?} (not flushed?): {e}"));
+        let fits = if want.ends_with('=') {
+            got.starts_with(want)
+        } else {
+            got == want
+        };
+        assert!(fits, "{line:?} -> {got:?}, expected {want:?}");
+    }
+    drop(stdin);
+    let status = child.wait().expect("waiting for gatehouse");
+    assert!(status.success(), "batch mode exited with {status}");
+}
