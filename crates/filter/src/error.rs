@@ -27,7 +27,10 @@ pub enum Error {
     #[error("corrupt filter database: {0}")]
     Corrupt(String),
     /// The database was written by a different format version.
-    #[error("unsupported filter database version {found} (this build reads {expected})")]
+    #[error(
+        "unsupported filter database version {found} (this build reads {expected}); \
+         recompile the lists with this build"
+    )]
     Version {
         /// Version in the file.
         found: u32,

@@ -5,8 +5,13 @@
 
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"GHFILTDB";
-/// Format version written and read by this build.
-pub const VERSION: u32 = 1;
+/// Format version written and read by this build (2: the index section also holds the
+/// block-head prefixes and a blocked Bloom filter; older files are refused).
+pub const VERSION: u32 = 2;
+/// Bloom filter size: bits per listed domain (rounded up to whole 512-bit blocks).
+pub const BLOOM_BITS_PER_KEY: usize = 10;
+/// Bits set per key (each takes 9 bits of the probe hash).
+pub const BLOOM_K: usize = 6;
 /// Entries per front-coded block.
 pub const BLOCK: usize = 16;
 /// Number of sections, in file order: metadata, sets, block index, domain blob, urls.
@@ -180,4 +185,100 @@ pub fn reverse_labels(name: &[u8], out: &mut [u8]) -> Option<usize> {
         pos += label.len();
     }
     Some(pos)
+}
+
+/// First 8 bytes of `key` as a big-endian integer, zero-padded: order-preserving for
+/// names (which never contain a zero byte).
+#[inline]
+pub fn prefix8(key: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    for (d, s) in a.iter_mut().zip(key) {
+        *d = *s;
+    }
+    u64::from_be_bytes(a)
+}
+
+/// Number of 512-bit (64-byte) Bloom blocks for `domains` keys (at least one).
+pub fn bloom_blocks(domains: usize) -> usize {
+    (domains.saturating_mul(BLOOM_BITS_PER_KEY))
+        .div_ceil(512)
+        .max(1)
+}
+
+/// 64-bit hash of a reversed key (part of the file format: the Bloom filter is built
+/// with it). 8 bytes per step, then the length; finalised with the murmur3 mixer.
+#[inline]
+pub fn key_hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0x243f_6a88_85a3_08d3;
+    let mut chunks = key.chunks_exact(8);
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        h = mix(h, u64::from_le_bytes(a));
+    }
+    let mut a = [0u8; 8];
+    for (d, s) in a.iter_mut().zip(chunks.remainder()) {
+        *d = *s;
+    }
+    h = mix(h, u64::from_le_bytes(a));
+    h = mix(h, key.len() as u64);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The Bloom hashes of a reversed key: (block hash, bit hash). The bits come from the
+/// key's own hash; the block from the hash of its parent (the key without its last
+/// label) when the key has three labels or more, else from its own hash. So `com.x` and
+/// `com.x.www` share one 64-byte block, and a lookup of a 3-label name touches one
+/// random cache line instead of two (the top-level label's line stays hot).
+pub fn bloom_hashes(key: &[u8]) -> (u64, u64) {
+    let h = key_hash(key);
+    let dots = key.iter().filter(|&&b| b == b'.').count();
+    match key.iter().rposition(|&b| b == b'.') {
+        Some(p) if dots >= 2 => (key_hash(key.get(..p).unwrap_or(&[])), h),
+        _ => (h, h),
+    }
+}
+
+/// The Bloom block of block hash `bh` and the [`BLOOM_K`] bit positions (0..512) of
+/// bit hash `h` inside it.
+#[inline]
+fn bloom_probe(bh: u64, h: u64, blocks: usize) -> (usize, [u32; BLOOM_K]) {
+    let block = ((u128::from(bh) * blocks as u128) >> 64) as usize;
+    let g = h.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) ^ h;
+    let mut bits = [0u32; BLOOM_K];
+    for (i, b) in bits.iter_mut().enumerate() {
+        *b = ((g >> (9 * i)) & 511) as u32;
+    }
+    (block, bits)
+}
+
+/// Set the bits of ([`bloom_hashes`]) `(bh, h)` in a Bloom filter of `words.len() / 8`
+/// blocks.
+pub fn bloom_insert(words: &mut [u64], (bh, h): (u64, u64)) {
+    let (block, bits) = bloom_probe(bh, h, words.len() / 8);
+    for b in bits {
+        if let Some(w) = words.get_mut(block * 8 + (b as usize >> 6)) {
+            *w |= 1u64 << (b & 63);
+        }
+    }
+}
+
+/// May a key of [`bloom_hashes`] `(bh, h)` be in the Bloom filter stored (little-endian u64 words) in
+/// `bytes`? False means certainly not. Out-of-bounds reads answer true (never hide a
+/// listed name).
+#[inline]
+pub fn bloom_may_contain(bytes: &[u8], (bh, h): (u64, u64)) -> bool {
+    let (block, bits) = bloom_probe(bh, h, bytes.len() / 64);
+    let Some(line) = bytes.get(block * 64..block * 64 + 64) else {
+        return true;
+    };
+    // No short-circuit: the reads hit one cache line, and branch-free code lets the
+    // probes of several suffixes of one query overlap their cache misses.
+    bits.iter().fold(true, |acc, &b| {
+        acc & read_u64(line, (b as usize >> 6) * 8).is_none_or(|w| w & (1u64 << (b & 63)) != 0)
+    })
 }

@@ -3,7 +3,8 @@
 //! Block lists (UT1 category folders, hosts files, plain domain lists, adblock `||domain^`
 //! rules) are read by [`list`], normalised by [`normalise_domain`], compiled by
 //! [`compile()`] into ONE immutable file, and served by [`Database`]: memory-mapped at
-//! start, validated in full, queried with [`Database::lookup`] (suffix walk: the most
+//! start, checked (header, section bounds, checksum, block offsets, metadata, sets, URL
+//! records; the per-entry checks are [`Database::verify`]), queried with [`Database::lookup`] (suffix walk: the most
 //! specific listed suffix of the query wins) and [`Database::url_match`]. [`Shared`] swaps
 //! a freshly compiled file in atomically while queries continue without a lock.
 //!
@@ -19,7 +20,7 @@
 //! (names, UT1 aliases and `usage` tags), [`Metadata`], [`compile::Progress`] and
 //! [`CompileReport`] (progress bars and import summaries).
 //!
-//! ## File format (version 1)
+//! ## File format (version 2)
 //!
 //! Little-endian throughout; no alignment is assumed (every field is read from a
 //! bounds-checked slice).
@@ -27,7 +28,7 @@
 //! ```text
 //! header (88 bytes)
 //!   0  magic      "GHFILTDB"
-//!   8  version    u32 = 1
+//!   8  version    u32 = 2 (version 1 files are refused with `Error::Version`)
 //!  12  flags      u32 = 0
 //!  16  domains    u32   distinct listed domains
 //!  20  urls       u32   distinct URL entries
@@ -43,7 +44,14 @@
 //!          str kind, str path   (str = u32 len + UTF-8; strs = u32 count + str...)
 //!   sets   u32 offsets[sets+1] (in category ids, first 0), then u16 category ids;
 //!          each set non-empty, strictly ascending, ids < categories
-//!   index  u32 offset into blob of each block head, ceil(domains/16) entries
+//!   index  B = ceil(domains/16) blocks:
+//!          u32 offset into blob of each block head [B] (first 0, strictly increasing),
+//!          u64 first 8 bytes of each block head, big-endian zero-padded, stored LE [B],
+//!          Bloom filter: bloom_blocks(domains) = max(1, ceil(domains*10/512)) blocks of
+//!          512 bits (8 u64 LE words); every reversed name is inserted with
+//!          `format::bloom_hashes` (6 bits from a remix of `key_hash(name)`; the block
+//!          from the high bits of `key_hash(parent)` for names of 3+ labels, where
+//!          parent = the name without its last reversed label, else of `key_hash(name)`)
 //!   blob   domains sorted by their label-reversed name (`a.b.example.com` is stored as
 //!          `com.example.b.a`), strictly ascending, each entry:
 //!            u8 shared-prefix length with the previous name (0 at a block head),
@@ -54,8 +62,17 @@
 //! ```
 //!
 //! [`Database::open`] refuses (with [`Error`], never a panic) a file whose magic,
-//! version, flags, section lengths, checksum, block offsets, prefix lengths, name syntax,
-//! sort order, set ids, category ids, metadata or URL records are wrong.
+//! version, flags, section lengths, checksum, index length, block offsets, set table,
+//! category ids, metadata or URL records are wrong. The per-entry checks (prefix lengths,
+//! name syntax, sort order, set ids of entries, stored head prefixes, Bloom membership)
+//! are [`Database::verify`], which `open` does NOT run: they cost ~75 ns per domain
+//! (~0.4 s at 5M domains) against a 50 ms cold-load goal. This is safe because (1) the
+//! checksum, verified at open over every byte, refuses any accidental corruption, and (2)
+//! every read on the lookup path is bounds-checked (`get`, never indexing), so even a
+//! crafted file with a valid checksum can only give wrong answers, never a panic or an
+//! out-of-bounds read. Callers that load files from an untrusted place should run
+//! `verify` (e.g. on a background thread after the first decision, or before installing
+//! the file) and keep the previous database in service if it fails.
 //!
 //! **Database files are immutable.** They are written to a temporary name and renamed
 //! into place; they must never be edited or truncated in place (that would change the
@@ -73,15 +90,15 @@
 //! prints compile time and lookup latency). The mapping is shared, read-only and
 //! page-cache backed, so several processes serving the same file share it.
 //!
-//! On top of the mapping, `open` builds one `u64` per block (the first 8 bytes of its head,
-//! 0.5 bytes per domain) so the binary search runs over a dense, cache-resident array.
+//! (Those figures are for format version 1. Version 2 adds 0.5 bytes per domain of stored
+//! block-head prefixes and 1.25 bytes per domain of Bloom filter: at adult scale, 4.99M
+//! domains, the file is 14.96 bytes per domain; see docs/benchmarks.md "Filter lookups".)
 //!
-//! Measured on the shared 2-core dev machine (release build, `examples/measure.rs`):
-//! compile of the whole UT1 tree 0.64 s, open + full validation 40 ms, lookups of
-//! 4-6-label names ~0.7-0.85 µs (about 150 ns per suffix probed). A planned refinement:
-//! sort with the label separator below every name byte so the walk can start at the
-//! shortest suffix and stop as soon as no listed name continues it (one or two probes for
-//! most misses).
+//! Lookups: each suffix of the query (most specific first) is hashed and probed in the
+//! Bloom filter (one cache line, ~1% false positives); all suffixes are probed before
+//! any branch on the result so that their cache misses overlap. Only a positive probe
+//! runs the binary search over the stored 8-byte head prefixes and the front-coded block
+//! scan. Adult-scale figures (benchmark `benches/lookup.rs`) are in docs/benchmarks.md.
 //!
 //! ## Unsafe code
 //!

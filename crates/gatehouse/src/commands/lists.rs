@@ -189,6 +189,11 @@ fn compile(args: &ListsCompile, json: bool) -> Result<ExitCode> {
     );
     bar.finish_and_clear();
     let report = report.with_context(|| format!("compiling {}", args.output.display()))?;
+    // Check every entry of the new file once (opening checks only its structure), so a
+    // file installed from here is known good.
+    gatehouse_filter::Database::open(&args.output)
+        .and_then(|db| db.verify())
+        .with_context(|| format!("verifying {}", args.output.display()))?;
     let took = started.elapsed();
     let per_domain = |bytes: usize| {
         if report.domains == 0 {
