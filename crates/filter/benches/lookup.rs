@@ -1,7 +1,7 @@
 //! Adult-scale lookup benchmark (see docs/benchmarks.md, "Filter lookups").
 //!
 //! Database: the union of the 19 real UT1 block categories used by the anchors
-//! (`/work/shared/bench/README.md`, 388k domains) plus 4,599,280 synthetic adult-like
+//! (`../shared/bench/README.md` beside the repository, 388k domains) plus 4,599,280 synthetic adult-like
 //! names from `make_synthetic_adult.py REAL OUT 4599280 42`, where REAL is ALL real UT1
 //! domains (every `*/domains`, lower-cased, deduplicated, byte-sorted — as `run_all.sh`
 //! does). Inputs are cached in `target/filter-bench/`; the database is compiled on every
@@ -151,7 +151,7 @@ fn setup() -> Setup {
     if !synth.exists() {
         eprintln!("generating {} (about a minute)...", synth.display());
         let st = Command::new("python3")
-            .arg("/work/shared/bench/anchors/make_synthetic_adult.py")
+            .arg(root().join("../shared/bench/anchors/make_synthetic_adult.py"))
             .arg(&real_all)
             .arg(&synth)
             .arg(SYNTH.to_string())

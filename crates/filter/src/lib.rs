@@ -81,7 +81,7 @@
 //!
 //! ## Memory budget
 //!
-//! Measured on the UT1 snapshot in `/work/shared/data/ut1` (all 69 category folders;
+//! Measured on the UT1 snapshot in `../shared/data/ut1` beside the repository (all 69 category folders;
 //! `adult/domains` is absent there): 532,113 distinct domains, 23,266 URL entries,
 //! 374 distinct category sets; file 7,090,173 bytes = **13.3 bytes per domain** for the
 //! whole file, of which **11.1 bytes per domain** is what lookups touch (index + blob +

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::name::normalise_domain;
 use crate::policy::SafeSearchLevel;
 
-/// The embedded safe-search map (copy of `/work/shared/data/safesearch/safesearch_map.tsv`).
+/// The embedded safe-search map (a copy of `shared/data/safesearch/safesearch_map.tsv` from the project's shared data).
 pub const SAFESEARCH_MAP: &str = include_str!("../data/safesearch_map.tsv");
 /// Gatehouse additions to the map.
 pub const SAFESEARCH_EXTRA: &str = include_str!("../data/safesearch_extra.tsv");

@@ -7,7 +7,7 @@ fn ut1_root() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ut1");
     assert!(
         root.join("gambling").is_dir(),
-        "the UT1 test data is missing: expected the UT1 tree at {} (/work/shared/data/ut1)",
+        "the UT1 test data is missing: expected the UT1 tree at {} (shared/data/ut1 beside the repository)",
         root.display()
     );
     root
