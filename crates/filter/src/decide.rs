@@ -470,7 +470,7 @@ pub(crate) fn suffixes(host: &str) -> impl Iterator<Item = &str> {
 /// The host part and the path (from `/`, query included, fragment dropped; `None` when
 /// absent or just `/`) of a host name or URL (`https://user@Host:8080/p?q#f` → `Host`,
 /// `/p?q`).
-fn split_url(input: &str) -> (&str, Option<&str>) {
+pub fn split_url(input: &str) -> (&str, Option<&str>) {
     let s = input.trim();
     let s = match s.find("://") {
         Some(i) => s.get(i + 3..).unwrap_or(""),

@@ -122,7 +122,7 @@ pub use db::{
     CategoryId, CategoryInfo, CategorySet, CategorySetId, Database, Match, Metadata, Shared,
     SourceInfo, UrlMatch,
 };
-pub use decide::{Decision, Engine, EngineConfig, EngineHandle, Identity, Rule, decide};
+pub use decide::{Decision, Engine, EngineConfig, EngineHandle, Identity, Rule, decide, split_url};
 pub use error::{DbError, Error, Result};
 pub use list::{Entry, ListFormat, ListStats, UrlEntry};
 pub use name::{Domain, MAX_LABEL_LEN, MAX_NAME_LEN, NameError, is_ip_literal, normalise_domain};

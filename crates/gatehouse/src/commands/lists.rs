@@ -354,21 +354,6 @@ fn parse_at(text: &str, tz: &TimeZone) -> Result<Timestamp> {
         .timestamp())
 }
 
-/// The host part of a host name or URL (scheme, user info, port, path dropped).
-fn host_of(target: &str) -> &str {
-    let s = target.trim();
-    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
-    let s = s.split(['/', '?', '#']).next().unwrap_or("");
-    let s = s.rsplit_once('@').map_or(s, |(_, h)| h);
-    if let Some(rest) = s.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("");
-    }
-    match s.rsplit_once(':') {
-        Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => s,
-    }
-}
-
 /// Run `gatehouse check`.
 pub fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> {
     let path = lists_path(config, args.lists.as_ref())?;
@@ -386,7 +371,7 @@ pub fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> 
         None => Timestamp::now(),
     };
     let decision = filter.engine.decide(&Identity::group(group), target, at);
-    let host = host_of(target);
+    let host = gatehouse_filter::split_url(target).0;
     let taxonomy = filter.engine.taxonomy();
     let categories: Vec<String> = filter
         .engine
@@ -551,7 +536,7 @@ fn answer(
         out.extend_from_slice(b"BH message=\"expected: URL ip/fqdn user method [kv-pairs]\"");
         return;
     };
-    let host = host_of(url);
+    let host = gatehouse_filter::split_url(url).0;
     if host.is_empty() {
         out.extend_from_slice(b"BH message=\"no host in the URL\"");
         return;
