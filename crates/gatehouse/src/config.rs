@@ -27,6 +27,33 @@ pub struct Config {
     pub log: LogConfig,
     /// Email: reminders and digests.
     pub email: EmailConfig,
+    /// Web filtering: compiled lists, policies, the school's own lists.
+    pub filter: FilterConfig,
+}
+
+/// `[filter]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilterConfig {
+    /// The compiled category database (default: `lists/current.gdb` in the data folder).
+    pub database: Option<PathBuf>,
+    /// The school's policies (TOML, in the format of the shipped defaults, which are used
+    /// when this is not set).
+    pub policies: Option<PathBuf>,
+    /// The school's allow list: one host name per line, covering its subdomains.
+    pub allow: Option<PathBuf>,
+    /// The school's deny list: one host name per line, covering its subdomains.
+    pub deny: Option<PathBuf>,
+}
+
+impl Config {
+    /// The compiled category database's path.
+    pub fn filter_database(&self) -> PathBuf {
+        self.filter
+            .database
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("lists").join("current.gdb"))
+    }
 }
 
 /// `[email]`

@@ -59,7 +59,7 @@ fn lists_path(config: &Config, lists: Option<&PathBuf>) -> Result<PathBuf> {
     if let Some(p) = lists {
         return Ok(p.clone());
     }
-    let p = config.storage.data_dir.join("lists").join("current.gdb");
+    let p = config.filter_database();
     if !p.is_file() {
         bail!(
             "no compiled lists at {} (give --lists FILE, or compile them with `gatehouse lists compile SRC… -o {}`)",
