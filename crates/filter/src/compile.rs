@@ -10,17 +10,17 @@
 //!
 //! Domains are stored as a sorted array of label-reversed names (`com.example.www`),
 //! front-coded in blocks of 16 entries (each entry: shared-prefix length, suffix length,
-//! suffix bytes, varint index of its category set), plus one `u32` offset and the first
-//! 8 bytes of the head per block, and a blocked Bloom filter of every name (format
-//! version 2). Lookup probes the Bloom filter for each suffix of the query and only for
-//! a positive probe binary-searches the block heads (the 8-byte prefixes, then the heads
-//! stored uncompressed, compared in place) and decodes at most one block. Reversed names share long prefixes
-//! (`com.`, `com.blogspot.`, `xyz.0-1-x.`), so front coding takes the ~20 bytes of an
-//! average name down to well under 16 bytes per entry including the set index (measured
-//! figure in the crate documentation), with no false positives, a deterministic
-//! byte-for-byte output, and the full listed names available for export and validation.
-//! A fingerprint hash table would be slightly smaller and faster per probe, but it either
-//! stores the names anyway (to be exact) or accepts false positives, which over-blocks.
+//! suffix bytes, varint index of its category set), with a block index (each block's
+//! head prefix and offset, five blocks to a cache line) and a split-block Bloom filter of
+//! every name (format version 3, see the crate documentation). Lookup probes the Bloom
+//! filter for each suffix of the query and only for a positive probe searches the block
+//! index and decodes one block. Reversed names share long prefixes (`com.`,
+//! `com.blogspot.`, `xyz.0-1-x.`), so front coding takes the ~20 bytes of an average name
+//! down to about 13 bytes per entry including the set index, with no false positives, a
+//! deterministic byte-for-byte output, and the full listed names available for export and
+//! validation. A fingerprint hash table would be slightly smaller and faster per probe,
+//! but it either stores the names anyway (to be exact) or accepts false positives, which
+//! over-blocks.
 //!
 //! Category sets are an index into a table of distinct sets (a few hundred for all of UT1),
 //! not a bitmask, so the number of categories is not capped at 64; the policy engine can
@@ -293,9 +293,8 @@ pub fn compile(
 
     // Domains: group equal keys, write front-coded blocks.
     let mut blob: Vec<u8> = Vec::new();
-    let mut index: Vec<u8> = Vec::new();
-    let mut heads: Vec<u8> = Vec::new();
-    let mut hashes: Vec<(u64, u64)> = Vec::new();
+    let mut offsets: Vec<u32> = Vec::new();
+    let mut heads: Vec<u64> = Vec::new();
     let mut n_domains: usize = 0;
     let mut prev: Vec<u8> = Vec::with_capacity(MAX_NAME_LEN);
     let mut i = 0;
@@ -318,10 +317,9 @@ pub fn compile(
             }
         }
         let sid = intern(set);
-        hashes.push(format::bloom_hashes(k));
         let shared = if n_domains.is_multiple_of(BLOCK) {
-            index.extend_from_slice(&(blob.len() as u32).to_le_bytes());
-            heads.extend_from_slice(&format::prefix8(k).to_le_bytes());
+            offsets.push(blob.len() as u32);
+            heads.push(format::prefix12(k));
             0
         } else {
             prev.iter().zip(k).take_while(|(a, b)| a == b).count()
@@ -338,15 +336,7 @@ pub fn compile(
     if u32::try_from(blob.len()).is_err() {
         return Err(Error::Compile("domain section larger than 4 GiB".into()));
     }
-    // Index section, version 2: block offsets, block-head prefixes, Bloom filter.
-    let mut bloom = vec![0u64; format::bloom_blocks(n_domains) * 8];
-    for h in hashes {
-        format::bloom_insert(&mut bloom, h);
-    }
-    index.extend_from_slice(&heads);
-    for w in &bloom {
-        index.extend_from_slice(&w.to_le_bytes());
-    }
+    let (bloom, heavy) = bloom_and_heavy(&blob, n_domains)?;
 
     // URLs: group equal (host, path).
     let mut url_strings: Vec<u8> = Vec::new();
@@ -419,6 +409,27 @@ pub fn compile(
     }
     url_sec.extend_from_slice(&url_strings);
 
+    // Index section, version 3: padding to a 64-byte file offset, Bloom filter,
+    // heavy-suffix bitmap, leaf nodes of block-head prefixes and blob offsets.
+    let mut index = vec![0u8; format::index_padding(HEADER_LEN + meta.len() + sets.len())];
+    for w in &bloom {
+        index.extend_from_slice(&w.to_le_bytes());
+    }
+    for w in &heavy {
+        index.extend_from_slice(&w.to_le_bytes());
+    }
+    for (ps, os) in heads.chunks(format::LEAF).zip(offsets.chunks(format::LEAF)) {
+        for j in 0..format::LEAF {
+            let p = ps.get(j).copied().unwrap_or(u64::MAX);
+            index.extend_from_slice(&p.to_le_bytes());
+        }
+        for j in 0..format::LEAF {
+            let o = os.get(j).copied().unwrap_or(0);
+            index.extend_from_slice(&o.to_le_bytes());
+        }
+        index.extend_from_slice(&[0u8; 64 - format::LEAF * 12]);
+    }
+
     let too_many = |what: &str| Error::Compile(format!("too many {what}"));
     let header = Header {
         version: VERSION,
@@ -428,7 +439,7 @@ pub fn compile(
         sets: u32::try_from(set_list.len()).map_err(|_| too_many("sets"))?,
         categories: u32::try_from(cats.len()).map_err(|_| too_many("categories"))?,
         block: BLOCK as u32,
-        reserved: 0,
+        heavy_log2: heavy.len().trailing_zeros(),
         section_len: [
             meta.len() as u64,
             sets.len() as u64,
@@ -469,6 +480,60 @@ pub fn compile(
             .collect(),
         totals,
     })
+}
+
+/// Build the Bloom filter and the heavy-suffix bitmap from the front-coded `blob` of
+/// `n` sorted, reversed names: first count, per suffix of two labels or more, the listed
+/// names below it (a suffix with more than [`format::HEAVY_ABOVE`] is heavy), then insert
+/// every name under its group level ([`format::group_level`]).
+fn bloom_and_heavy(blob: &[u8], n: usize) -> Result<(Vec<u32>, Vec<u64>)> {
+    let bad = || Error::Compile("internal error: unreadable domain section".into());
+    let mut below: HashMap<u64, u32> = HashMap::new();
+    let each = |f: &mut dyn FnMut(&[u8])| -> Result<()> {
+        let mut buf = [0u8; 256];
+        let mut fwd = [0u8; 256];
+        let mut pos = 0usize;
+        for _ in 0..n {
+            let shared = usize::from(*blob.get(pos).ok_or_else(bad)?);
+            let slen = usize::from(*blob.get(pos + 1).ok_or_else(bad)?);
+            let suffix = blob.get(pos + 2..pos + 2 + slen).ok_or_else(bad)?;
+            buf.get_mut(shared..shared + slen)
+                .ok_or_else(bad)?
+                .copy_from_slice(suffix);
+            let (_, next) = format::get_varint(blob, pos + 2 + slen).ok_or_else(bad)?;
+            pos = next;
+            let len = shared + slen;
+            let l = format::reverse_labels(buf.get(..len).ok_or_else(bad)?, &mut fwd)
+                .ok_or_else(bad)?;
+            f(fwd.get(..l).ok_or_else(bad)?);
+        }
+        Ok(())
+    };
+    let mut hashes: Vec<u64> = Vec::new();
+    each(&mut |name: &[u8]| {
+        hashes.clear();
+        hashes.extend(format::suffixes(name).map(|(_, h)| h));
+        // Proper suffixes of two labels or more.
+        for &h in hashes.iter().take(hashes.len().saturating_sub(1)).skip(1) {
+            *below.entry(h).or_insert(0) += 1;
+        }
+    })?;
+    let heavy_count = below.values().filter(|&&c| c > format::HEAVY_ABOVE).count();
+    let mut heavy = vec![0u64; 1usize << format::heavy_log2(heavy_count)];
+    for (&h, &c) in &below {
+        if c > format::HEAVY_ABOVE {
+            format::heavy_insert(&mut heavy, h);
+        }
+    }
+    drop(below);
+    let heavy_bytes: Vec<u8> = heavy.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut bloom = vec![0u32; format::bloom_blocks(n) * 8];
+    each(&mut |name: &[u8]| {
+        if let Some(k) = format::name_bloom_key(name, &heavy_bytes) {
+            format::bloom_insert(&mut bloom, k);
+        }
+    })?;
+    Ok((bloom, heavy))
 }
 
 fn put_u32(out: &mut Vec<u8>, v: usize) {

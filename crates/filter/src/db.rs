@@ -7,10 +7,12 @@
 //! documentation for why this is safe). Query code uses checked access only; on
 //! inconsistent data it answers "no match", never panics.
 //!
-//! [`Database::lookup`] is the DNS hot path: it lower-cases the query into a stack buffer,
-//! reverses its labels, probes the Bloom filter for every suffix, and for the positive
-//! ones (most specific first) binary-searches the stored block-head prefixes and scans one
-//! front-coded block. It allocates only for non-ASCII queries (IDNA).
+//! [`Database::lookup`] is the DNS hot path: it hashes every suffix of the query in one
+//! pass (folding case as it goes), probes the Bloom filter for each (the suffixes of one
+//! registrable name share one cache line), and only for the positive ones (most specific
+//! first) builds the lower-cased, label-reversed key, finds its block through a static
+//! B-tree over the block-head prefixes (`HeadTree`) and scans that one front-coded block.
+//! It allocates only for non-ASCII queries (IDNA).
 //!
 //! [`Shared`] holds the current database behind an `ArcSwap`, so a reload replaces it
 //! atomically while queries continue without taking a lock.
@@ -24,7 +26,7 @@ use arc_swap::ArcSwap;
 
 use crate::error::{Error, Result};
 use crate::format::{
-    self, BLOCK, CHECKSUM_AT, HEADER_LEN, Header, SEC_BLOB, SEC_INDEX, SEC_META, SEC_SETS,
+    self, BLOCK, CHECKSUM_AT, HEADER_LEN, Header, LEAF, SEC_BLOB, SEC_INDEX, SEC_META, SEC_SETS,
     SEC_URLS, SECTIONS, VERSION, read_u16, read_u32, read_u64,
 };
 use crate::name::{self, MAX_NAME_LEN};
@@ -182,6 +184,105 @@ pub struct Database {
     metadata: Metadata,
     /// Number of front-coded blocks.
     blocks: usize,
+    /// Where the parts of the index section are, within it.
+    layout: IndexLayout,
+    /// Upper levels of the search tree over the block-head prefixes.
+    tree: HeadTree,
+}
+
+/// Byte ranges of the index section's parts (format version 3), relative to the section.
+#[derive(Debug, Clone, Default)]
+struct IndexLayout {
+    bloom: Range<usize>,
+    heavy: Range<usize>,
+    leaves: Range<usize>,
+}
+
+impl IndexLayout {
+    /// The layout for `h`, in an index section starting at file offset `start`.
+    fn of(h: &Header, start: usize) -> Option<IndexLayout> {
+        let n = h.domains as usize;
+        let blocks = n.div_ceil(BLOCK);
+        if !(3..=format::MAX_HEAVY_LOG2).contains(&h.heavy_log2) {
+            return None;
+        }
+        let pad = format::index_padding(start);
+        let bloom = pad..pad.checked_add(format::bloom_blocks(n).checked_mul(32)?)?;
+        let heavy = bloom.end..bloom.end.checked_add(8usize << h.heavy_log2)?;
+        let leaves = heavy.end
+            ..heavy
+                .end
+                .checked_add(blocks.div_ceil(LEAF).checked_mul(64)?)?;
+        Some(IndexLayout {
+            bloom,
+            heavy,
+            leaves,
+        })
+    }
+}
+
+/// One node of [`HeadTree`]: eight separator keys in one cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Node([u64; 8]);
+
+/// The upper levels of a static B-tree (an "S+ tree") over the block-head prefixes.
+///
+/// The leaf nodes are in the file (`LEAF` prefixes and their blob offsets per cache
+/// line, in order); each level above holds, for every node, the smallest key of its
+/// children 1..=8 (node `k`'s children are `9k..9k+9`). A search reads one node per level
+/// — six for 300,000 blocks, the top ones always cached — and then one leaf line,
+/// instead of the ~18 scattered reads of a binary search. Built at open from the first
+/// key of every leaf (a few hundred kilobytes for millions of names).
+#[derive(Debug, Clone, Default)]
+struct HeadTree {
+    /// Levels from the one above the leaves up to the root.
+    levels: Vec<Vec<Node>>,
+}
+
+impl HeadTree {
+    fn build(leaves: &[u8], blocks: usize) -> HeadTree {
+        let mut levels: Vec<Vec<Node>> = Vec::new();
+        let mut below = blocks.div_ceil(LEAF);
+        let mut span = 1usize; // leaf nodes under one node of the level being built
+        while below > 1 {
+            let count = below.div_ceil(9);
+            let mut level = Vec::with_capacity(count);
+            for k in 0..count {
+                let mut node = [u64::MAX; 8];
+                for (j, key) in node.iter_mut().enumerate() {
+                    let child = 9 * k + j + 1;
+                    if child < below {
+                        *key = read_u64(leaves, child * span * 64).unwrap_or(u64::MAX);
+                    }
+                }
+                level.push(Node(node));
+            }
+            levels.push(level);
+            below = count;
+            span *= 9;
+        }
+        HeadTree { levels }
+    }
+
+    /// Index of the last block whose head prefix is `<= x`, or `None` when every one is
+    /// greater.
+    #[inline]
+    fn last_le(&self, leaves: &[u8], blocks: usize, x: u64) -> Option<usize> {
+        let mut k = 0usize;
+        for level in self.levels.iter().rev() {
+            let node = level.get(k)?;
+            let c: usize = node.0.iter().map(|&s| usize::from(s <= x)).sum();
+            k = 9 * k + c;
+        }
+        let leaf = leaves.get(k * 64..k * 64 + LEAF * 8)?;
+        let mut c = 0usize;
+        for p in leaf.chunks_exact(8) {
+            c += usize::from(read_u64(p, 0)? <= x);
+        }
+        let i = (k * LEAF + c).checked_sub(1)?;
+        (i < blocks).then_some(i)
+    }
 }
 
 impl std::fmt::Debug for Database {
@@ -261,7 +362,7 @@ impl Database {
                 expected: VERSION,
             });
         }
-        if header.flags != 0 || header.reserved != 0 || header.block as usize != BLOCK {
+        if header.flags != 0 || header.block as usize != BLOCK {
             return Err(bad("unknown flags or block size"));
         }
         let stored = read_u64(bytes, CHECKSUM_AT).ok_or_else(|| bad("header"))?;
@@ -290,8 +391,14 @@ impl Database {
         };
         let (categories, metadata) = parse_meta(sec(SEC_META), &header, bytes.len())?;
         validate_sets(sec(SEC_SETS), &header)?;
-        let blocks = validate_index(sec(SEC_INDEX), sec(SEC_BLOB), &header)?;
+        let layout = IndexLayout::of(&header, sections[SEC_INDEX].start)
+            .ok_or_else(|| bad("block index: size"))?;
+        let blocks = validate_index(sec(SEC_INDEX), sec(SEC_BLOB), &header, &layout)?;
         validate_urls(sec(SEC_URLS), &header)?;
+        let tree = HeadTree::build(
+            sec(SEC_INDEX).get(layout.leaves.clone()).unwrap_or(&[]),
+            blocks,
+        );
         Ok(Database {
             backing,
             header,
@@ -299,6 +406,8 @@ impl Database {
             categories,
             metadata,
             blocks,
+            layout,
+            tree,
         })
     }
 
@@ -315,6 +424,7 @@ impl Database {
             self.section(SEC_INDEX),
             self.section(SEC_BLOB),
             &self.header,
+            &self.layout,
         )
     }
 
@@ -377,62 +487,62 @@ impl Database {
         if host.is_empty() || host.len() > MAX_NAME_LEN {
             return None;
         }
-        let mut lower = [0u8; BUF];
-        let lower = lower.get_mut(..host.len())?;
-        for (d, s) in lower.iter_mut().zip(host) {
-            *d = s.to_ascii_lowercase();
-        }
-        let mut rev = [0u8; BUF];
-        let n = format::reverse_labels(lower, &mut rev)?;
-        let rev = rev.get(..n)?;
-        // Candidate prefixes of `rev` end at label boundaries; most specific first. The
-        // Bloom filter (one cache line per probe) rejects almost every absent suffix
-        // before the binary search. All suffixes are probed first, without branching on
-        // the result, so that their cache misses overlap.
-        let bloom = self.bloom();
-        // Label boundaries, most specific first (at most 127 labels in 253 bytes).
-        let mut ends = [0u8; 128];
-        let mut count = 0usize;
-        let mut end = n;
-        while end > 0 {
-            *ends.get_mut(count)? = end as u8;
-            count += 1;
-            end = rev
-                .get(..end)?
-                .iter()
-                .rposition(|&b| b == b'.')
-                .unwrap_or(0);
-        }
+        let index = self.section(SEC_INDEX);
+        let bloom = index.get(self.layout.bloom.clone())?;
+        let heavy = index.get(self.layout.heavy.clone())?;
         // Probe every suffix before looking at any result: no data-dependent branch
-        // between the loads, so their cache misses overlap.
-        // Shortest suffix first, so that each suffix's parent hash is at hand (the Bloom
-        // block of a name of three labels or more is chosen by its parent, see
-        // `format::bloom_hashes`; for a listed name, which has no empty label, `count - i`
-        // is its label count).
+        // between the loads, so their cache misses overlap (and all suffixes from the
+        // group up share one line).
+        let mut starts = [0u8; format::MAX_LABELS];
         let mut maybe: u128 = 0;
-        let mut parent = 0u64;
-        for (i, &e) in ends.iter().enumerate().take(count).rev() {
-            let key = rev.get(..usize::from(e))?;
-            let h = format::key_hash(key);
-            let bh = if count - i >= 3 { parent } else { h };
-            parent = h;
-            let hit = format::bloom_may_contain(bloom, (bh, h));
-            maybe |= u128::from(hit) << i;
+        let mut labels = 0usize;
+        format::for_each_bloom_key(host, heavy, |i, start, key| {
+            if let Some(s) = starts.get_mut(i) {
+                *s = start as u8;
+            }
+            maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
+            labels = i + 1;
+        });
+        if maybe == 0 || labels > format::MAX_LABELS {
+            return None;
+        }
+        // The lower-cased, label-reversed query: labels from the last to the first.
+        let n = host.len();
+        let mut rev = [0u8; BUF];
+        let mut at = 0usize;
+        for i in 0..labels {
+            let start = usize::from(*starts.get(i)?);
+            let end = if i == 0 {
+                n
+            } else {
+                usize::from(*starts.get(i - 1)?).checked_sub(1)?
+            };
+            if i > 0 {
+                *rev.get_mut(at)? = b'.';
+                at += 1;
+            }
+            let label = host.get(start..end)?;
+            for (d, s) in rev.get_mut(at..at + label.len())?.iter_mut().zip(label) {
+                *d = s.to_ascii_lowercase();
+            }
+            at += label.len();
         }
         while maybe != 0 {
-            let i = maybe.trailing_zeros() as usize;
-            maybe &= maybe - 1;
-            let end = usize::from(*ends.get(i)?);
-            let key = rev.get(..end)?;
+            // Most specific (longest) suffix first.
+            let i = 127 - maybe.leading_zeros() as usize;
+            maybe &= !(1u128 << i);
+            let start = usize::from(*starts.get(i)?);
+            let len = n - start;
+            let key = rev.get(..len)?;
             if let Some(set) = self.find_exact(key) {
                 let mut m = Match {
                     name: [0u8; MAX_NAME_LEN],
-                    name_len: end as u8,
+                    name_len: len as u8,
                     categories: self.set(set)?,
                 };
-                m.name
-                    .get_mut(..end)?
-                    .copy_from_slice(lower.get(n - end..)?);
+                for (d, s) in m.name.get_mut(..len)?.iter_mut().zip(host.get(start..)?) {
+                    *d = s.to_ascii_lowercase();
+                }
                 return Some(m);
             }
         }
@@ -443,41 +553,81 @@ impl Database {
     fn find_exact(&self, key: &[u8]) -> Option<CategorySetId> {
         let index = self.section(SEC_INDEX);
         let blob = self.section(SEC_BLOB);
-        // Last block whose head is <= key: narrow with the dense 8-byte prefixes, then
-        // compare full heads only where the prefixes are equal.
-        let kp = format::prefix8(key);
-        let heads = self.heads();
-        // (The top levels of this search stay cache-resident; a sampled first-level
-        // array was tried and measured no faster.)
-        let mut hi = partition(heads, self.blocks, 0, |p| p <= kp)?;
-        let mut lo = partition(heads, hi, 0, |p| p < kp)?;
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let off = read_u32(index, mid * 4)? as usize;
+        let leaves = index.get(self.layout.leaves.clone())?;
+        let prefix = |b: usize| read_u64(leaves, format::leaf_prefix_at(b));
+        let offset = |b: usize| read_u32(leaves, format::leaf_offset_at(b)).map(|o| o as usize);
+        let head = |b: usize| -> Option<&[u8]> {
+            let off = offset(b)?;
             let len = usize::from(*blob.get(off + 1)?);
-            let head = blob.get(off + 2..off + 2 + len)?;
-            if head <= key {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+            blob.get(off + 2..off + 2 + len)
+        };
+        // The last block whose head is <= key: the tree finds the last head prefix <=
+        // the key's; only when that prefix equals the key's can the head itself be
+        // greater (a tie), which the full names settle.
+        let kp = format::prefix12(key);
+        let mut block = self.tree.last_le(leaves, self.blocks, kp)?;
+        if prefix(block)? == kp {
+            // First block of the run of heads with this prefix (usually `block` itself),
+            // by galloping back.
+            let mut first = block;
+            let mut step = 1usize;
+            while first > 0 && prefix(first - 1)? == kp {
+                let to = first.saturating_sub(step);
+                if prefix(to)? == kp {
+                    first = to;
+                    step *= 2;
+                } else {
+                    step = (step / 2).max(1);
+                }
             }
+            // Last head <= key among the tied heads `first..=block`.
+            let (mut lo, mut hi) = (first, block + 1);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if head(mid)? <= key {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            block = lo.checked_sub(1)?;
         }
-        let block = lo.checked_sub(1)?;
-        let off = read_u32(index, block * 4)? as usize;
+        // Scan the block. `matched` = length of the common prefix of the key and the
+        // previous entry (which is < key): an entry sharing fewer bytes with its
+        // predecessor is already past the key, one sharing more is still before it, so
+        // bytes are compared only when it shares exactly `matched`.
+        let mut pos = offset(block)?;
         let count = (self.header.domains as usize)
             .saturating_sub(block * BLOCK)
             .min(BLOCK);
-        let mut buf = [0u8; BUF];
-        let mut pos = off;
+        let mut matched = 0usize;
         for _ in 0..count {
-            let (len, set, next) = decode_entry(blob, pos, &mut buf)?;
-            let cur = buf.get(..len)?;
-            match cur.cmp(key) {
-                std::cmp::Ordering::Equal => return Some(CategorySetId(set)),
-                std::cmp::Ordering::Greater => return None,
-                std::cmp::Ordering::Less => {}
-            }
+            let shared = usize::from(*blob.get(pos)?);
+            let slen = usize::from(*blob.get(pos + 1)?);
+            let suffix = blob.get(pos + 2..pos + 2 + slen)?;
+            let (set, next) = match *blob.get(pos + 2 + slen)? {
+                b if b < 0x80 => (u32::from(b), pos + 3 + slen),
+                _ => format::get_varint(blob, pos + 2 + slen)?,
+            };
             pos = next;
+            if shared < matched {
+                return None;
+            }
+            if shared > matched {
+                continue;
+            }
+            let rest = key.get(matched..)?;
+            let common = suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+            if common == suffix.len() && common == rest.len() {
+                return Some(CategorySetId(set));
+            }
+            match (suffix.get(common), rest.get(common)) {
+                // The entry ends first (a prefix of the key) or has a smaller byte: before.
+                (None, _) => matched += common,
+                (Some(a), Some(b)) if a < b => matched += common,
+                // The key ends first, or the entry has a greater byte: past the key.
+                _ => return None,
+            }
         }
         None
     }
@@ -563,67 +713,63 @@ impl Database {
         }
     }
 
-    /// Stored big-endian 8-byte prefixes of the block heads (u64 LE each).
-    fn heads(&self) -> &[u8] {
-        let index = self.section(SEC_INDEX);
-        index.get(self.blocks * 4..self.blocks * 12).unwrap_or(&[])
-    }
-
-    /// The Bloom filter words.
-    fn bloom(&self) -> &[u8] {
-        self.section(SEC_INDEX)
-            .get(self.blocks * 12..)
-            .unwrap_or(&[])
-    }
-
     fn url_record(&self, i: usize) -> Option<(&str, &str, CategorySetId)> {
         url_record(self.section(SEC_URLS), self.header.urls as usize, i)
     }
 }
 
-/// First index in `lo..n` of the stored u64 array `words` at which `pred` turns false
-/// (`pred` must be true then false over the array, as for `partition_point`).
-#[inline]
-fn partition(words: &[u8], n: usize, mut lo: usize, pred: impl Fn(u64) -> bool) -> Option<usize> {
-    let mut hi = n;
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(read_u64(words, mid * 8)?) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    Some(lo)
-}
-
-/// Structural checks of the index section at open, O(blocks), sequential: length, block
-/// offsets (first 0, strictly increasing, inside the blob). Returns the block count.
-fn validate_index(index: &[u8], blob: &[u8], h: &Header) -> Result<usize> {
+/// Structural checks of the index section at open, O(blocks), sequential: length,
+/// padding, block offsets (first 0, strictly increasing, inside the blob), head prefixes
+/// ascending with whole-node padding. Returns the block count.
+fn validate_index(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout) -> Result<usize> {
     let bad = |what: &str| Error::corrupt(format!("block index: {what}"));
     let n = h.domains as usize;
     let blocks = n.div_ceil(BLOCK);
-    let want = blocks
-        .checked_mul(12)
-        .and_then(|x| x.checked_add(format::bloom_blocks(n).checked_mul(64)?))
-        .ok_or_else(|| bad("size"))?;
-    if index.len() != want {
+    if index.len() != layout.leaves.end {
         return Err(bad("length"));
+    }
+    if index
+        .get(..layout.bloom.start)
+        .is_none_or(|pad| pad.iter().any(|&b| b != 0))
+    {
+        return Err(bad("padding"));
     }
     if (n == 0) != blob.is_empty() {
         return Err(bad("empty blob"));
     }
+    let leaves = index.get(layout.leaves.clone()).unwrap_or(&[]);
     let mut prev: Option<u32> = None;
-    for c in index.get(..blocks * 4).unwrap_or(&[]).chunks_exact(4) {
-        let off = read_u32(c, 0).ok_or_else(|| bad("offset"))?;
-        let ok = match prev {
-            None => off == 0,
-            Some(p) => off > p,
-        };
-        if !ok || off as usize >= blob.len() {
-            return Err(bad("block offset"));
+    let mut last = 0u64;
+    for (k, node) in leaves.chunks_exact(64).enumerate() {
+        for j in 0..LEAF {
+            let b = k * LEAF + j;
+            let p = read_u64(node, j * 8).ok_or_else(|| bad("head prefix"))?;
+            let off = read_u32(node, LEAF * 8 + j * 4).ok_or_else(|| bad("offset"))?;
+            if b >= blocks {
+                if p != u64::MAX || off != 0 {
+                    return Err(bad("leaf padding"));
+                }
+                continue;
+            }
+            if p < last || p == u64::MAX {
+                return Err(bad("head prefixes out of order"));
+            }
+            last = p;
+            let ok = match prev {
+                None => off == 0,
+                Some(q) => off > q,
+            };
+            if !ok || off as usize >= blob.len() {
+                return Err(bad("block offset"));
+            }
+            prev = Some(off);
         }
-        prev = Some(off);
+        if node
+            .get(LEAF * 12..)
+            .is_some_and(|pad| pad.iter().any(|&x| x != 0))
+        {
+            return Err(bad("leaf padding"));
+        }
     }
     Ok(blocks)
 }
@@ -770,23 +916,22 @@ fn validate_sets(sec: &[u8], h: &Header) -> Result<()> {
     Ok(())
 }
 
-fn validate_domains(index: &[u8], blob: &[u8], h: &Header) -> Result<()> {
+fn validate_domains(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout) -> Result<()> {
     let n = h.domains as usize;
-    let blocks = n.div_ceil(BLOCK);
-    if index.len() < blocks * 12 {
-        return Err(Error::corrupt("block index length"));
-    }
-    let heads = index.get(blocks * 4..blocks * 12).unwrap_or(&[]);
-    let bloom = index.get(blocks * 12..).unwrap_or(&[]);
+    let leaves = index.get(layout.leaves.clone()).unwrap_or(&[]);
+    let bloom = index.get(layout.bloom.clone()).unwrap_or(&[]);
+    let heavy = index.get(layout.heavy.clone()).unwrap_or(&[]);
     let mut head_at: Option<usize> = None;
     let mut buf = [0u8; BUF];
     let mut prev = [0u8; BUF];
+    let mut fwd = [0u8; BUF];
     let mut prev_len = 0usize;
     let mut pos = 0usize;
     for i in 0..n {
         let bad = |what: &str| Error::corrupt(format!("domain entry {i}: {what}"));
         if i % BLOCK == 0 {
-            let off = read_u32(index, (i / BLOCK) * 4).ok_or_else(|| bad("index"))?;
+            let off =
+                read_u32(leaves, format::leaf_offset_at(i / BLOCK)).ok_or_else(|| bad("index"))?;
             if off as usize != pos {
                 return Err(bad("block offset"));
             }
@@ -806,11 +951,15 @@ fn validate_domains(index: &[u8], blob: &[u8], h: &Header) -> Result<()> {
         let key = buf.get(..len).ok_or_else(|| bad("length"))?;
         name::validate_labels(key).map_err(|e| bad(&e.to_string()))?;
         if let Some(b) = head_at.take()
-            && read_u64(heads, b * 8) != Some(format::prefix8(key))
+            && read_u64(leaves, format::leaf_prefix_at(b)) != Some(format::prefix12(key))
         {
             return Err(bad("stored block-head prefix"));
         }
-        if !format::bloom_may_contain(bloom, format::bloom_hashes(key)) {
+        let l = format::reverse_labels(key, &mut fwd).ok_or_else(|| bad("length"))?;
+        let fwd_name = fwd.get(..l).ok_or_else(|| bad("length"))?;
+        if !format::name_bloom_key(fwd_name, heavy)
+            .is_some_and(|k| format::bloom_may_contain(bloom, k))
+        {
             return Err(bad("missing from the Bloom filter"));
         }
         if i > 0 && prev.get(..prev_len) >= Some(key) {
@@ -1023,16 +1172,16 @@ mod tests {
     }
 
     #[test]
-    fn version_1_files_are_refused() {
+    fn older_versions_are_refused() {
         let (_d, db) = build(&[("a", "aa.com\n")], None);
         let mut bytes = db.bytes().to_vec();
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
         let err = Database::from_bytes(bytes).unwrap_err();
         assert!(matches!(
             err,
             Error::Version {
-                found: 1,
-                expected: 2
+                found: 2,
+                expected: 3
             }
         ));
         assert!(err.to_string().contains("recompile"));

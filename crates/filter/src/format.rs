@@ -5,15 +5,47 @@
 
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"GHFILTDB";
-/// Format version written and read by this build (2: the index section also holds the
-/// block-head prefixes and a blocked Bloom filter; older files are refused).
-pub const VERSION: u32 = 2;
-/// Bloom filter size: bits per listed domain (rounded up to whole 512-bit blocks).
+/// Format version written and read by this build (3: label-chained suffix hashes, Bloom
+/// blocks grouped by registrable name with a "heavy suffix" bitmap, 12-character block-head
+/// prefixes, 64-byte aligned index; older files are refused).
+pub const VERSION: u32 = 3;
+/// Most labels a name can have (253 bytes, one-byte labels).
+pub const MAX_LABELS: usize = 128;
+/// A suffix of three labels or more shares its Bloom block with a shorter suffix (see
+/// [`group_level`]) unless more than this many listed names share that shorter suffix.
+pub const HEAVY_ABOVE: u32 = 8;
+/// Bloom filter size: bits per listed domain (rounded up to an even number of 256-bit
+/// blocks, so that what follows stays 64-byte aligned).
 pub const BLOOM_BITS_PER_KEY: usize = 10;
-/// Bits set per key (each takes 9 bits of the probe hash).
-pub const BLOOM_K: usize = 6;
+/// The split-block Bloom filter's salts: a key sets one bit in each of the eight 32-bit
+/// words of its block, bit `(h * SALT[i]) >> 27` of word `i` (as in Parquet's filters).
+const SALT: [u32; 8] = [
+    0x47b6_137b,
+    0x4497_4d91,
+    0x8824_ad5b,
+    0xa2b7_289d,
+    0x7054_95c7,
+    0x2df1_424b,
+    0x9efc_4947,
+    0x5c6b_fb31,
+];
 /// Entries per front-coded block.
 pub const BLOCK: usize = 16;
+/// Blocks per 64-byte leaf node of the block index: 5 head prefixes (u64), then their 5
+/// blob offsets (u32), then 4 zero bytes. A lookup reads both from one cache line.
+pub const LEAF: usize = 5;
+
+/// Byte offset of block `b`'s head prefix in the leaf nodes.
+#[inline]
+pub fn leaf_prefix_at(b: usize) -> usize {
+    (b / LEAF) * 64 + (b % LEAF) * 8
+}
+
+/// Byte offset of block `b`'s blob offset in the leaf nodes.
+#[inline]
+pub fn leaf_offset_at(b: usize) -> usize {
+    (b / LEAF) * 64 + LEAF * 8 + (b % LEAF) * 4
+}
 /// Number of sections, in file order: metadata, sets, block index, domain blob, urls.
 pub const SECTIONS: usize = 5;
 /// Offset of the checksum field in the header.
@@ -37,7 +69,8 @@ pub struct Header {
     pub sets: u32,
     pub categories: u32,
     pub block: u32,
-    pub reserved: u32,
+    /// log2 of the heavy-suffix bitmap's size in 64-bit words (0..=[`MAX_HEAVY_LOG2`]).
+    pub heavy_log2: u32,
     pub section_len: [u64; SECTIONS],
 }
 
@@ -53,7 +86,7 @@ impl Header {
             self.sets,
             self.categories,
             self.block,
-            self.reserved,
+            self.heavy_log2,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -82,7 +115,7 @@ impl Header {
             sets: u(4)?,
             categories: u(5)?,
             block: u(6)?,
-            reserved: u(7)?,
+            heavy_log2: u(7)?,
             section_len,
         })
     }
@@ -187,41 +220,170 @@ pub fn reverse_labels(name: &[u8], out: &mut [u8]) -> Option<usize> {
     Some(pos)
 }
 
-/// First 8 bytes of `key` as a big-endian integer, zero-padded: order-preserving for
-/// names (which never contain a zero byte).
-#[inline]
-pub fn prefix8(key: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    for (d, s) in a.iter_mut().zip(key) {
-        *d = *s;
+/// Largest `heavy_log2` accepted (a 1 MiB bitmap).
+pub const MAX_HEAVY_LOG2: u32 = 17;
+
+/// Rank of a name byte in an order-preserving alphabet of 40 symbols: 0 is "end of name",
+/// then `-`, `.`, digits, `_`, letters. Bytes outside the alphabet (which a normalised
+/// name never has) take the rank of the nearest symbol below them, which keeps the
+/// mapping monotone (never strict order violations, only more ties).
+const RANK40: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            0..=b'-' => 1,
+            b'.' | b'/' => 2,
+            b'0'..=b'9' => 3 + (c - b'0'),
+            b':'..=b'^' => 12,
+            b'_'..=b'`' => 13,
+            b'a'..=b'z' => 14 + (c - b'a'),
+            _ => 39,
+        };
+        b += 1;
     }
-    u64::from_be_bytes(a)
+    t
+};
+
+/// The first 12 bytes of a reversed key packed in base 40 (40^12 < 2^64): monotone in
+/// the byte order of keys, so it can stand in for the key in a search; equal values may
+/// still hide different keys (a tie), which the search settles on the full names.
+#[inline]
+pub fn prefix12(key: &[u8]) -> u64 {
+    let mut v: u64 = 0;
+    for i in 0..12 {
+        let r = key
+            .get(i)
+            .map_or(0, |&b| RANK40.get(usize::from(b)).copied().unwrap_or(39));
+        v = v * 40 + u64::from(r);
+    }
+    v
 }
 
-/// Number of 512-bit (64-byte) Bloom blocks for `domains` keys (at least one).
+/// Zero bytes at the start of the index section so that the Bloom filter (and, as its
+/// sizes are multiples of 64 bytes, the bitmap and the block-head nodes) start at a file
+/// offset that is a multiple of 64: one probe, one cache line.
+pub fn index_padding(section_start: usize) -> usize {
+    (64 - section_start % 64) % 64
+}
+
+/// Number of 256-bit (32-byte) Bloom blocks for `domains` keys (even, at least two).
 pub fn bloom_blocks(domains: usize) -> usize {
     (domains.saturating_mul(BLOOM_BITS_PER_KEY))
         .div_ceil(512)
         .max(1)
+        * 2
 }
 
-/// 64-bit hash of a reversed key (part of the file format: the Bloom filter is built
-/// with it). 8 bytes per step, then the length; finalised with the murmur3 mixer.
+/// Size (log2 of 64-bit words) of the heavy-suffix bitmap for `heavy` suffixes: about 32
+/// bits per heavy suffix, so about 3% of other suffixes test positive.
+pub fn heavy_log2(heavy: usize) -> u32 {
+    // At least 8 words, so that what follows stays 64-byte aligned.
+    let words = heavy.saturating_mul(32).div_ceil(64).max(8);
+    words
+        .next_power_of_two()
+        .trailing_zeros()
+        .min(MAX_HEAVY_LOG2)
+}
+
+/// Lower-case the ASCII letters of eight bytes at once (other bytes unchanged).
 #[inline]
-pub fn key_hash(key: &[u8]) -> u64 {
-    let mut h: u64 = 0x243f_6a88_85a3_08d3;
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        h = mix(h, u64::from_le_bytes(a));
+fn lower8(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = w & (0x7f * ONES);
+    let ge_a = low7.wrapping_add((0x80 - u64::from(b'A')) * ONES);
+    let gt_z = low7.wrapping_add((0x7f - u64::from(b'Z')) * ONES);
+    let upper = ge_a & !gt_z & !w & (0x80 * ONES);
+    w | (upper >> 2)
+}
+
+/// The suffixes of a forward name, shortest first (`www.example.com`: `com`,
+/// `example.com`, `www.example.com`), each as (byte offset where it starts, hash). Each
+/// suffix's hash extends its parent's by one label (8 bytes per step, then the label
+/// length) and is finalised with the murmur3 mixer, so every byte is hashed once; ASCII
+/// upper case is folded while hashing. Part of the file format: the Bloom filter and
+/// the heavy-suffix bitmap are built with it.
+#[derive(Debug, Clone)]
+pub struct Suffixes<'a> {
+    name: &'a [u8],
+    /// End of the next label to hash; `None` when done.
+    end: Option<usize>,
+    state: u64,
+}
+
+/// The [`Suffixes`] of `name`.
+#[inline]
+pub fn suffixes(name: &[u8]) -> Suffixes<'_> {
+    Suffixes {
+        name,
+        end: Some(name.len()),
+        state: 0x243f_6a88_85a3_08d3,
     }
-    let mut a = [0u8; 8];
-    for (d, s) in a.iter_mut().zip(chunks.remainder()) {
-        *d = *s;
+}
+
+impl Iterator for Suffixes<'_> {
+    type Item = (usize, u64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, u64)> {
+        let end = self.end?;
+        let head = self.name.get(..end)?;
+        let start = head.iter().rposition(|&b| b == b'.').map_or(0, |p| p + 1);
+        let label = head.get(start..)?;
+        let mut chunks = label.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.state = mix(self.state, lower8(u64::from_le_bytes(a)));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = 0u64;
+            for (j, &b) in rest.iter().enumerate() {
+                w |= u64::from(b) << (8 * j);
+            }
+            self.state = mix(self.state, lower8(w));
+        }
+        self.state = mix(self.state, 0x100 | label.len() as u64);
+        self.end = start.checked_sub(1);
+        Some((start, fmix(self.state)))
     }
-    h = mix(h, u64::from_le_bytes(a));
-    h = mix(h, key.len() as u64);
+}
+
+/// Call `f(i, start, (block hash, bit hash))` with the Bloom key of every suffix `i`
+/// (shortest first, starting at byte `start`) of the forward name `name`. The block of a suffix is chosen by its group: the shortest suffix of two
+/// labels or more that is not heavy (or the name itself, if all are). Suffixes at or
+/// above the group share its Bloom block, so a query touches one random cache line for
+/// all of them (`www.example.com` and `example.com` share one; `example.co.uk` gets its
+/// own because many listed names end in `co.uk`); shorter suffixes (`com`, `co.uk`) use
+/// their own, hot, blocks. The same function builds the filter and queries it.
+#[inline]
+pub fn for_each_bloom_key(name: &[u8], heavy: &[u8], mut f: impl FnMut(usize, usize, (u64, u64))) {
+    let mut group: Option<u64> = None;
+    for (i, (start, h)) in suffixes(name).enumerate() {
+        // `start > 0`: not yet the whole name, so a heavy suffix passes the group on.
+        let block = match group {
+            Some(g) => g,
+            None if i == 0 || (start > 0 && heavy_contains(heavy, h)) => h,
+            None => {
+                group = Some(h);
+                h
+            }
+        };
+        f(i, start, (block, h));
+    }
+}
+
+/// The Bloom key of the whole name (its longest suffix), see [`for_each_bloom_key`].
+pub fn name_bloom_key(name: &[u8], heavy: &[u8]) -> Option<(u64, u64)> {
+    let mut key = None;
+    for_each_bloom_key(name, heavy, |_, _, k| key = Some(k));
+    key
+}
+
+#[inline]
+fn fmix(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -229,56 +391,69 @@ pub fn key_hash(key: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-/// The Bloom hashes of a reversed key: (block hash, bit hash). The bits come from the
-/// key's own hash; the block from the hash of its parent (the key without its last
-/// label) when the key has three labels or more, else from its own hash. So `com.x` and
-/// `com.x.www` share one 64-byte block, and a lookup of a 3-label name touches one
-/// random cache line instead of two (the top-level label's line stays hot).
-pub fn bloom_hashes(key: &[u8]) -> (u64, u64) {
-    let h = key_hash(key);
-    let dots = key.iter().filter(|&&b| b == b'.').count();
-    match key.iter().rposition(|&b| b == b'.') {
-        Some(p) if dots >= 2 => (key_hash(key.get(..p).unwrap_or(&[])), h),
-        _ => (h, h),
-    }
-}
-
-/// The Bloom block of block hash `bh` and the [`BLOOM_K`] bit positions (0..512) of
-/// bit hash `h` inside it.
+/// Is the suffix of hash `h` marked heavy in the bitmap `bytes` (little-endian u64
+/// words, a power of two of them)? Out-of-bounds reads answer false.
 #[inline]
-fn bloom_probe(bh: u64, h: u64, blocks: usize) -> (usize, [u32; BLOOM_K]) {
-    let block = ((u128::from(bh) * blocks as u128) >> 64) as usize;
-    let g = h.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) ^ h;
-    let mut bits = [0u32; BLOOM_K];
-    for (i, b) in bits.iter_mut().enumerate() {
-        *b = ((g >> (9 * i)) & 511) as u32;
+pub fn heavy_contains(bytes: &[u8], h: u64) -> bool {
+    let words = bytes.len() / 8;
+    if words == 0 {
+        return false;
     }
-    (block, bits)
+    let bit = (h >> 7) as usize & (words * 64 - 1);
+    read_u64(bytes, (bit >> 6) * 8).is_some_and(|w| w & (1u64 << (bit & 63)) != 0)
 }
 
-/// Set the bits of ([`bloom_hashes`]) `(bh, h)` in a Bloom filter of `words.len() / 8`
-/// blocks.
-pub fn bloom_insert(words: &mut [u64], (bh, h): (u64, u64)) {
-    let (block, bits) = bloom_probe(bh, h, words.len() / 8);
-    for b in bits {
-        if let Some(w) = words.get_mut(block * 8 + (b as usize >> 6)) {
-            *w |= 1u64 << (b & 63);
+/// Mark the suffix of hash `h` heavy in a bitmap of `words.len()` (a power of two) words.
+pub fn heavy_insert(words: &mut [u64], h: u64) {
+    let n = words.len();
+    if n == 0 {
+        return;
+    }
+    let bit = (h >> 7) as usize & (n * 64 - 1);
+    if let Some(w) = words.get_mut(bit >> 6) {
+        *w |= 1u64 << (bit & 63);
+    }
+}
+
+/// The Bloom block (of `blocks`) chosen by block hash `bh`, and the bit of each of its
+/// eight words set by bit hash `h`.
+#[inline]
+fn bloom_probe(bh: u64, h: u64, blocks: usize) -> (usize, [u32; 8]) {
+    let block = ((u128::from(bh) * blocks as u128) >> 64) as usize;
+    let x = h as u32;
+    let mut mask = [0u32; 8];
+    for (m, salt) in mask.iter_mut().zip(SALT) {
+        *m = 1u32 << (x.wrapping_mul(salt) >> 27);
+    }
+    (block, mask)
+}
+
+/// Set the bits of Bloom key `(bh, h)` ([`for_each_bloom_key`]) in a filter of
+/// `words.len() / 8` blocks.
+pub fn bloom_insert(words: &mut [u32], (bh, h): (u64, u64)) {
+    let (block, mask) = bloom_probe(bh, h, words.len() / 8);
+    if let Some(ws) = words.get_mut(block * 8..block * 8 + 8) {
+        for (w, m) in ws.iter_mut().zip(mask) {
+            *w |= m;
         }
     }
 }
 
-/// May a key of [`bloom_hashes`] `(bh, h)` be in the Bloom filter stored (little-endian u64 words) in
-/// `bytes`? False means certainly not. Out-of-bounds reads answer true (never hide a
-/// listed name).
+/// May Bloom key `(bh, h)` be in the filter stored (little-endian u32 words) in `bytes`?
+/// False means certainly not. Out-of-bounds reads answer true (never hide a listed name).
 #[inline]
 pub fn bloom_may_contain(bytes: &[u8], (bh, h): (u64, u64)) -> bool {
-    let (block, bits) = bloom_probe(bh, h, bytes.len() / 64);
-    let Some(line) = bytes.get(block * 64..block * 64 + 64) else {
+    let (block, mask) = bloom_probe(bh, h, bytes.len() / 32);
+    let Some(line) = bytes.get(block * 32..block * 32 + 32) else {
         return true;
     };
-    // No short-circuit: the reads hit one cache line, and branch-free code lets the
-    // probes of several suffixes of one query overlap their cache misses.
-    bits.iter().fold(true, |acc, &b| {
-        acc & read_u64(line, (b as usize >> 6) * 8).is_none_or(|w| w & (1u64 << (b & 63)) != 0)
-    })
+    // Branch-free over one half cache line, so that the probes of several suffixes of
+    // one query overlap their cache misses.
+    let mut ok = true;
+    for (c, m) in line.chunks_exact(4).zip(mask) {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(c);
+        ok &= u32::from_le_bytes(a) & m == m;
+    }
+    ok
 }

@@ -20,22 +20,23 @@
 //! (names, UT1 aliases and `usage` tags), [`Metadata`], [`compile::Progress`] and
 //! [`CompileReport`] (progress bars and import summaries).
 //!
-//! ## File format (version 2)
+//! ## File format (version 3)
 //!
-//! Little-endian throughout; no alignment is assumed (every field is read from a
-//! bounds-checked slice).
+//! Little-endian throughout. Every field is read from a bounds-checked slice; the index
+//! section is padded so that its parts start at 64-byte file offsets (one probe, one
+//! cache line), which only matters for speed.
 //!
 //! ```text
 //! header (88 bytes)
 //!   0  magic      "GHFILTDB"
-//!   8  version    u32 = 2 (version 1 files are refused with `Error::Version`)
+//!   8  version    u32 = 3 (older files are refused with `Error::Version`)
 //!  12  flags      u32 = 0
 //!  16  domains    u32   distinct listed domains
 //!  20  urls       u32   distinct URL entries
 //!  24  sets       u32   distinct category sets
 //!  28  categories u32
 //!  32  block      u32 = 16 (entries per front-coded block)
-//!  36  reserved   u32 = 0
+//!  36  heavy_log2 u32   log2 of the heavy-suffix bitmap's size in u64 words (3..=17)
 //!  40  section lengths, 5 x u64: meta, sets, index, blob, urls
 //!  80  checksum   u64 over the whole file except these 8 bytes (see format.rs)
 //! sections, contiguous from byte 88, in this order, ending exactly at end of file:
@@ -44,14 +45,18 @@
 //!          str kind, str path   (str = u32 len + UTF-8; strs = u32 count + str...)
 //!   sets   u32 offsets[sets+1] (in category ids, first 0), then u16 category ids;
 //!          each set non-empty, strictly ascending, ids < categories
-//!   index  B = ceil(domains/16) blocks:
-//!          u32 offset into blob of each block head [B] (first 0, strictly increasing),
-//!          u64 first 8 bytes of each block head, big-endian zero-padded, stored LE [B],
-//!          Bloom filter: bloom_blocks(domains) = max(1, ceil(domains*10/512)) blocks of
-//!          512 bits (8 u64 LE words); every reversed name is inserted with
-//!          `format::bloom_hashes` (6 bits from a remix of `key_hash(name)`; the block
-//!          from the high bits of `key_hash(parent)` for names of 3+ labels, where
-//!          parent = the name without its last reversed label, else of `key_hash(name)`)
+//!   index  zero padding up to a 64-byte file offset, then
+//!          Bloom filter: bloom_blocks(domains) (even, >= 2) split blocks of 8 u32 words;
+//!            a key sets bit (h * SALT[i]) >> 27 of word i of the block chosen by its
+//!            block hash (format::bloom_insert); keys from format::for_each_bloom_key:
+//!            label-chained suffix hashes, every suffix at or above a name's group
+//!            (its shortest non-heavy suffix of 2+ labels) in the group's block;
+//!          heavy-suffix bitmap: 2^heavy_log2 u64 words; a suffix of 2+ labels with more
+//!            than HEAVY_ABOVE (8) listed names below it is marked (bit (h >> 7) mod size);
+//!          leaf nodes, one per 5 blocks of B = ceil(domains/16): 5 u64 block-head
+//!            prefixes (format::prefix12: the first 12 bytes in base 40, monotone;
+//!            u64::MAX after the last block), 5 u32 blob offsets of the heads (first 0,
+//!            strictly increasing; 0 after the last block), 4 zero bytes
 //!   blob   domains sorted by their label-reversed name (`a.b.example.com` is stored as
 //!          `com.example.b.a`), strictly ascending, each entry:
 //!            u8 shared-prefix length with the previous name (0 at a block head),
@@ -90,15 +95,17 @@
 //! prints compile time and lookup latency). The mapping is shared, read-only and
 //! page-cache backed, so several processes serving the same file share it.
 //!
-//! (Those figures are for format version 1. Version 2 adds 0.5 bytes per domain of stored
-//! block-head prefixes and 1.25 bytes per domain of Bloom filter: at adult scale, 4.99M
-//! domains, the file is 14.96 bytes per domain; see docs/benchmarks.md "Filter lookups".)
+//! (Those figures are for format version 1. Version 3 adds 1.25 bytes per domain of
+//! Bloom filter, 0.8 bytes per domain of leaf nodes and a small bitmap: at adult scale,
+//! 4.99M domains, the file is 15.0 bytes per domain; see docs/benchmarks.md "Filter
+//! lookups".)
 //!
-//! Lookups: each suffix of the query (most specific first) is hashed and probed in the
-//! Bloom filter (one cache line, ~1% false positives); all suffixes are probed before
-//! any branch on the result so that their cache misses overlap. Only a positive probe
-//! runs the binary search over the stored 8-byte head prefixes and the front-coded block
-//! scan. Adult-scale figures (benchmark `benches/lookup.rs`) are in docs/benchmarks.md.
+//! Lookups hash every suffix of the query in one pass and probe the Bloom filter for
+//! each; a name's suffixes from its registrable part up share one block (so a miss costs
+//! one random cache line), all probes are made before any branch on the result so that
+//! their cache misses overlap, and only a positive probe searches the block index (a
+//! static B-tree over the head prefixes, [`db`]) and scans one front-coded block.
+//! Adult-scale figures (benchmark `benches/lookup.rs`) are in docs/benchmarks.md.
 //!
 //! ## Unsafe code
 //!

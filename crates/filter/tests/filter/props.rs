@@ -131,3 +131,82 @@ proptest! {
         }
     }
 }
+
+/// Many blocks, heavy suffixes (thousands of names under `co.uk` and under a three-label
+/// suffix), block-head prefix ties (names sharing their first 12+ reversed bytes) and
+/// deep names: every listed name, every name below one and near misses answer as the
+/// naive model does, and the deep verification passes.
+#[test]
+fn large_lists_with_heavy_suffixes_and_prefix_ties() {
+    let mut a: Vec<String> = Vec::new();
+    let mut b: Vec<String> = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for i in 0..3000 {
+        a.push(format!("shop{i}.co.uk"));
+    }
+    for i in 0..1500 {
+        b.push(format!("n{i}.nodes.gen4.ninja"));
+        a.push(format!("aaaaaaaaaaaaaaaaaaaa{i}.com"));
+        a.push(format!("aaaaaaaaaaaa-{i}.com"));
+    }
+    for i in 0..6000 {
+        let len = 3 + rnd(12) as usize;
+        let label: String = (0..len)
+            .map(|_| char::from(b"abcdefghij0-"[rnd(12) as usize]))
+            .collect();
+        let label = label.trim_matches('-').to_owned();
+        if label.is_empty() {
+            continue;
+        }
+        let tld = ["com", "org", "fr", "co.uk", "xn--p1ai"][rnd(5) as usize];
+        let deep = if i % 7 == 0 { "x.y." } else { "" };
+        if i % 2 == 0 {
+            a.push(format!("{deep}{label}.{tld}"));
+        } else {
+            b.push(format!("{deep}{label}.{tld}"));
+        }
+    }
+    b.push("co.uk".to_owned());
+    let mut listed: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for (cat, names) in [("a", &a), ("b", &b)] {
+        for n in names.iter() {
+            listed.entry(n.clone()).or_default().insert(cat);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::compile_lists(dir.path(), &[("a", a.join("\n")), ("b", b.join("\n"))]);
+    let db = crate::open(&path);
+    db.verify().unwrap();
+    let cats = |m: gatehouse_filter::Match<'_>| -> (String, Vec<String>) {
+        let mut c: Vec<String> = m
+            .categories()
+            .iter()
+            .map(|id| db.category(id).unwrap().name.clone())
+            .collect();
+        c.sort();
+        (m.name().to_owned(), c)
+    };
+    let mut queries: Vec<String> = Vec::new();
+    for n in listed.keys() {
+        queries.push(n.clone());
+        queries.push(format!("www.{n}"));
+        queries.push(format!("Z{n}"));
+        queries.push(n.replacen('a', "b", 1));
+        queries.push(format!("{}.", n.to_ascii_uppercase()));
+    }
+    queries.push("example.co.uk".to_owned());
+    queries.push("nodes.gen4.ninja".to_owned());
+    queries.push("n99999.nodes.gen4.ninja".to_owned());
+    for q in &queries {
+        let want = naive(&listed, q)
+            .map(|(n, c)| (n, c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()));
+        let got = db.lookup(q).map(cats);
+        assert_eq!(got, want, "query {q}");
+    }
+}
