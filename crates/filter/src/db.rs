@@ -188,6 +188,52 @@ pub struct Database {
     layout: IndexLayout,
     /// Upper levels of the search tree over the block-head prefixes.
     tree: HeadTree,
+    /// Hashes of the hosts that have URL entries.
+    url_hosts: HashSet64,
+}
+
+/// A set of non-zero 64-bit hashes: open addressing with linear probing in a power-of-two
+/// table at most half full. Lets [`Database::url_match`] skip, with one probe, every
+/// suffix of a host that has no URL entry (almost all of them).
+#[derive(Debug, Clone, Default)]
+struct HashSet64 {
+    slots: Vec<u64>,
+}
+
+impl HashSet64 {
+    fn new(hashes: &[u64]) -> HashSet64 {
+        let size = (hashes.len() * 2).next_power_of_two().max(16);
+        let mut slots = vec![0u64; size];
+        for &h in hashes {
+            let h = h.max(1);
+            let mut i = (h as usize) & (size - 1);
+            while let Some(s) = slots.get_mut(i) {
+                if *s == 0 || *s == h {
+                    *s = h;
+                    break;
+                }
+                i = (i + 1) & (size - 1);
+            }
+        }
+        HashSet64 { slots }
+    }
+
+    #[inline]
+    fn contains(&self, h: u64) -> bool {
+        let h = h.max(1);
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (h as usize) & mask;
+        while let Some(&s) = self.slots.get(i) {
+            if s == h {
+                return true;
+            }
+            if s == 0 {
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+        false
+    }
 }
 
 /// Byte ranges of the index section's parts (format version 3), relative to the section.
@@ -395,6 +441,7 @@ impl Database {
             .ok_or_else(|| bad("block index: size"))?;
         let blocks = validate_index(sec(SEC_INDEX), sec(SEC_BLOB), &header, &layout)?;
         validate_urls(sec(SEC_URLS), &header)?;
+        let url_hosts = url_host_hashes(sec(SEC_URLS), &header);
         let tree = HeadTree::build(
             sec(SEC_INDEX).get(layout.leaves.clone()).unwrap_or(&[]),
             blocks,
@@ -408,6 +455,7 @@ impl Database {
             blocks,
             layout,
             tree,
+            url_hosts,
         })
     }
 
@@ -676,8 +724,19 @@ impl Database {
         let lower = std::str::from_utf8(lower).ok()?;
         let path = if path.is_empty() { "/" } else { path };
         let n = self.header.urls as usize;
-        let mut cand = lower;
-        loop {
+        // Hosts with URL entries, most specific first.
+        let mut starts = [0u8; format::MAX_LABELS];
+        let mut count = 0usize;
+        for (start, h) in format::suffixes(lower.as_bytes()) {
+            if self.url_hosts.contains(h)
+                && let Some(s) = starts.get_mut(count)
+            {
+                *s = start as u8;
+                count += 1;
+            }
+        }
+        for &start in starts.get(..count)?.iter().rev() {
+            let cand = lower.get(usize::from(start)..)?;
             // First record with host >= cand.
             let (mut lo, mut hi) = (0usize, n);
             while lo < hi {
@@ -708,9 +767,8 @@ impl Database {
             if best.is_some() {
                 return best;
             }
-            let dot = cand.find('.')?;
-            cand = cand.get(dot + 1..)?;
         }
+        None
     }
 
     fn url_record(&self, i: usize) -> Option<(&str, &str, CategorySetId)> {
@@ -1010,6 +1068,25 @@ fn validate_urls(sec: &[u8], h: &Header) -> Result<()> {
         prev = Some((host, path));
     }
     Ok(())
+}
+
+/// The hash ([`format::suffixes`], whole name) of every distinct host with URL entries
+/// (records already validated).
+fn url_host_hashes(sec: &[u8], h: &Header) -> HashSet64 {
+    let n = h.urls as usize;
+    let mut hashes = Vec::new();
+    let mut prev: Option<&str> = None;
+    for i in 0..n {
+        if let Some((host, _, _)) = url_record(sec, n, i)
+            && prev != Some(host)
+        {
+            if let Some((_, hash)) = format::suffixes(host.as_bytes()).last() {
+                hashes.push(hash);
+            }
+            prev = Some(host);
+        }
+    }
+    HashSet64::new(&hashes)
 }
 
 /// The current database, replaceable atomically while queries run (no lock on the query
