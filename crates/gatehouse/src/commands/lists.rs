@@ -8,7 +8,6 @@ use anyhow::{Context as _, Result, bail};
 use gatehouse_filter::{CompileOptions, ListFormat, Progress, Source};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
-use std::io::Read as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -33,54 +32,6 @@ fn list_format(f: ListFormatArg) -> ListFormat {
     }
 }
 
-/// Is `dir` a UT1 category folder (rather than a tree of them)?
-fn is_ut1_category(dir: &Path) -> bool {
-    ["domains", "urls", "usage"]
-        .iter()
-        .any(|f| dir.join(f).is_file())
-}
-
-/// Guess a list file's format from its first lines: adblock rules (`||name^`), hosts
-/// lines (an address, then names) or plain domains (the majority of the meaningful lines).
-fn detect_format(path: &Path) -> Result<ListFormat> {
-    let mut head = Vec::with_capacity(64 * 1024);
-    std::fs::File::open(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .take(64 * 1024)
-        .read_to_end(&mut head)
-        .with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8_lossy(&head);
-    let (mut adblock, mut hosts, mut domains) = (0usize, 0usize, 0usize);
-    for line in text.lines().take(2_000) {
-        let line = line.trim();
-        if line.starts_with("[Adblock") {
-            adblock += 10;
-            continue;
-        }
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        if line.starts_with("||") || line.starts_with("@@") || line.contains('^') {
-            adblock += 1;
-            continue;
-        }
-        let mut words = line.split_whitespace();
-        let first = words.next().unwrap_or("");
-        if first.parse::<std::net::IpAddr>().is_ok() && words.next().is_some() {
-            hosts += 1;
-        } else {
-            domains += 1;
-        }
-    }
-    Ok(if adblock > 0 && adblock >= hosts.max(domains) {
-        ListFormat::Adblock
-    } else if hosts > domains {
-        ListFormat::Hosts
-    } else {
-        ListFormat::Domains
-    })
-}
-
 /// The compile sources for the command line's SRC arguments.
 fn sources(args: &ListsCompile) -> Result<Vec<Source>> {
     let mut out = Vec::new();
@@ -88,7 +39,7 @@ fn sources(args: &ListsCompile) -> Result<Vec<Source>> {
         let meta = std::fs::metadata(path)
             .with_context(|| format!("{}: no such file or folder", path.display()))?;
         if meta.is_dir() {
-            if is_ut1_category(path) {
+            if gatehouse_filter::list::is_ut1_category(path) {
                 let category = match &args.category {
                     Some(c) => c.clone(),
                     None => path
@@ -122,7 +73,7 @@ fn sources(args: &ListsCompile) -> Result<Vec<Source>> {
             };
             let format = match args.format {
                 Some(f) => list_format(f),
-                None => detect_format(path)?,
+                None => ListFormat::detect(path)?,
             };
             out.push(Source::List {
                 category: category.clone(),
