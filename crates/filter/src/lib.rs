@@ -113,6 +113,7 @@
 pub mod compile;
 pub mod db;
 pub mod decide;
+pub mod demo;
 mod error;
 mod format;
 pub mod list;

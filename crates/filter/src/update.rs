@@ -601,6 +601,66 @@ pub fn extract_tar_gz(archive: &Path, dest: &Path, max_bytes: u64) -> Result<u64
     Ok(written)
 }
 
+/// What identifies one version of a file on disk: size, modification time and (on Unix)
+/// device and inode, so that a rename of a new file over it is seen even within the same
+/// second.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: (u64, u64),
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let m = fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = {
+            use std::os::unix::fs::MetadataExt as _;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let inode = (0, 0);
+        Some(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            inode,
+        })
+    }
+}
+
+/// Keeps a [`crate::Shared`] database in step with its file: [`Reloader::poll`] (called,
+/// say, every second) opens the file again when it was replaced (by [`update`] or
+/// `gatehouse lists compile`) and swaps it in; a file that fails to open leaves the
+/// database in service unchanged.
+#[derive(Debug)]
+pub struct Reloader {
+    path: PathBuf,
+    seen: Option<FileStamp>,
+}
+
+impl Reloader {
+    /// Watch `path`, whose current version is the one in service.
+    pub fn new(path: impl Into<PathBuf>) -> Reloader {
+        let path = path.into();
+        let seen = FileStamp::of(&path);
+        Reloader { path, seen }
+    }
+
+    /// If the file changed since the last call, open it and store it in `shared`.
+    /// `Ok(true)`: a new database is in service. An error (the new file cannot be opened)
+    /// is reported once per version of the file.
+    pub fn poll(&mut self, shared: &crate::Shared) -> Result<bool> {
+        let now = FileStamp::of(&self.path);
+        if now.is_none() || now == self.seen {
+            return Ok(false);
+        }
+        self.seen = now;
+        shared.reload(&self.path)?;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

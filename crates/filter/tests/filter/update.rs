@@ -366,3 +366,30 @@ fn bad_sources_are_named() {
     assert!(err.contains("whole UT1 tree"), "{err}");
     assert!(!o.target.exists());
 }
+
+#[test]
+fn a_reloader_swaps_in_an_updated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = tree(dir.path(), "v1", &[("gambling", 2)]);
+    let o = options(dir.path());
+    update(&[spec(&first)], &o, &mut |_| {}).unwrap();
+    let shared = gatehouse_filter::Shared::new(Database::open(&o.target).unwrap());
+    let mut reloader = gatehouse_filter::update::Reloader::new(&o.target);
+    assert!(!reloader.poll(&shared).unwrap(), "nothing changed yet");
+    assert!(shared.load().lookup("games-0.example").is_none());
+
+    let second = tree(dir.path(), "v2", &[("gambling", 2), ("games", 1)]);
+    update(&[spec(&second)], &o, &mut |_| {}).unwrap();
+    assert!(reloader.poll(&shared).unwrap());
+    assert!(shared.load().lookup("games-0.example").is_some());
+    assert!(!reloader.poll(&shared).unwrap(), "seen once");
+
+    // A broken file (renamed into place: files in service are never edited) is reported
+    // and the database in service stays.
+    let broken = dir.path().join("broken.gdb");
+    fs::write(&broken, b"not a database").unwrap();
+    fs::rename(&broken, &o.target).unwrap();
+    assert!(reloader.poll(&shared).is_err());
+    assert!(shared.load().lookup("games-0.example").is_some());
+    assert!(!reloader.poll(&shared).unwrap(), "reported once");
+}
