@@ -237,7 +237,7 @@ fn a_ut1_archive_with_a_top_folder_is_a_source() {
     )
     .unwrap();
     assert!(r.installed());
-    assert_eq!(extracted, [tgz.clone()]);
+    assert_eq!(extracted, std::slice::from_ref(&tgz));
     let db = Database::open(&o.target).unwrap();
     db.verify().unwrap();
     assert_eq!(db.category_by_name("gambling").unwrap().domains, 2);
