@@ -8,7 +8,8 @@
 //!    work folder, see [`extract_tar_gz`]; a single top folder such as UT1's
 //!    `blacklists/` is stepped into), or a single list file (hosts, plain domains or
 //!    adblock rules, for one category; the format is detected unless given).
-//! 2. **Compile** to a temporary file beside the target (`.NAME.new`), then
+//! 2. **Compile** to a temporary file beside the target (`.NAME.<unique>.new`, so that
+//!    two updates at once never share one), then
 //!    [`Database::verify`] every entry of it.
 //! 3. **Shrink check**: per category, entries (domains + URLs) before and after. A
 //!    category of the current file that vanished, or lost more than `max_shrink` of its
@@ -238,6 +239,11 @@ pub fn update(
         _ => PathBuf::from("."),
     };
 
+    if !options.dry_run {
+        remove_stale(&target_dir, &format!(".{file_name}."), ".new");
+        remove_stale(&target_dir, &format!(".{PREVIOUS_NAME}."), ".tmp");
+        remove_stale(&options.work_dir, ".lists-update-", "");
+    }
     // Staging: archives are extracted here; a dry run also compiles here, so that it
     // writes nothing beside the target (nor in the work folder).
     let staging = if options.dry_run {
@@ -259,7 +265,7 @@ pub fn update(
         staging.path().join(file_name)
     } else {
         fs::create_dir_all(&target_dir).map_err(|e| Error::io(&target_dir, e))?;
-        target_dir.join(format!(".{file_name}.new"))
+        target_dir.join(format!(".{file_name}.{}.new", unique()))
     };
     let mut cleanup = RemoveOnDrop(Some(new_file.clone()));
     let mut report = compile(
@@ -322,6 +328,48 @@ pub fn update(
     })
 }
 
+/// Leftovers of an update that was killed (it cleans up after itself otherwise) are
+/// removed once they are this old; no update runs this long.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Remove files and folders in `dir` named `prefix…suffix` last modified more than
+/// [`STALE_AFTER`] ago. Best effort: failures are ignored.
+fn remove_stale(dir: &Path, prefix: &str, suffix: &str) {
+    let Ok(items) = fs::read_dir(dir) else { return };
+    let now = std::time::SystemTime::now();
+    for item in items.flatten() {
+        let name = item.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(prefix) || !name.ends_with(suffix) {
+            continue;
+        }
+        let Ok(meta) = item.metadata() else { continue };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if !old {
+            continue;
+        }
+        let path = item.path();
+        let _ = if meta.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+    }
+}
+
+/// A name part no other update running at the same time uses: process id and clock.
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
+
 fn category_changes(before: &[(String, u64)], report: &CompileReport) -> Vec<CategoryChange> {
     let mut changes: Vec<CategoryChange> = before
         .iter()
@@ -350,8 +398,7 @@ fn category_changes(before: &[(String, u64)], report: &CompileReport) -> Vec<Cat
 fn install(new: &Path, target: &Path) -> Result<Option<PathBuf>> {
     let previous = target.with_file_name(PREVIOUS_NAME);
     let kept = if target.is_file() {
-        let tmp = target.with_file_name(format!(".{PREVIOUS_NAME}.tmp"));
-        let _ = fs::remove_file(&tmp);
+        let tmp = target.with_file_name(format!(".{PREVIOUS_NAME}.{}.tmp", unique()));
         // Database files are never changed in place, so a hard link is a faithful copy.
         if fs::hard_link(target, &tmp).is_err() {
             fs::copy(target, &tmp)
@@ -689,6 +736,33 @@ mod tests {
         );
         assert_eq!(safe_relative(Path::new("/etc/passwd")), None);
         assert_eq!(safe_relative(Path::new("a/../../b")), None);
+    }
+
+    #[test]
+    fn stale_leftovers_are_removed_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - STALE_AFTER - std::time::Duration::from_secs(60);
+        let stale = dir.path().join(".current.gdb.1-2.new");
+        let fresh = dir.path().join(".current.gdb.3-4.new");
+        let other = dir.path().join("current.gdb");
+        for p in [&stale, &fresh, &other] {
+            fs::write(p, b"x").unwrap();
+        }
+        for p in [&stale, &other] {
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        let stale_dir = dir.path().join(".lists-update-abc");
+        fs::create_dir(&stale_dir).unwrap();
+        File::open(&stale_dir).unwrap().set_modified(old).unwrap();
+        remove_stale(dir.path(), ".current.gdb.", ".new");
+        remove_stale(dir.path(), ".lists-update-", "");
+        assert!(!stale.exists() && !stale_dir.exists());
+        assert!(fresh.exists() && other.exists());
     }
 
     #[test]
