@@ -130,9 +130,16 @@ impl Config {
         if text.is_empty() {
             return Ok(None);
         }
-        jiff::civil::Time::strptime("%H:%M", text)
+        let two_digits = |s: Option<&str>| {
+            s.is_some_and(|s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let shaped =
+            two_digits(text.get(..2)) && text.get(2..3) == Some(":") && two_digits(text.get(3..));
+        shaped
+            .then(|| jiff::civil::Time::strptime("%H:%M", text).ok())
+            .flatten()
             .map(Some)
-            .map_err(|_| {
+            .ok_or_else(|| {
                 anyhow::anyhow!(
                     "configuration: filter.update_at = {text:?}: expected a local time HH:MM (e.g. \"03:30\"), or \"\" for no scheduled update"
                 )
@@ -502,6 +509,8 @@ mod tests {
         };
         let e = err("[filter]\nupdate_at = \"3 am\"");
         assert!(e.contains("filter.update_at") && e.contains("HH:MM"), "{e}");
+        let e = err("[filter]\nupdate_at = \"7:5\"");
+        assert!(e.contains("filter.update_at"), "{e}");
         let e = err("[filter]\nupdate_at = \"25:00\"");
         assert!(e.contains("filter.update_at"), "{e}");
         let e = err("[filter]\nmax_shrink = 1.5");

@@ -272,6 +272,8 @@ pub fn shrink_summary(report: &UpdateReport) -> String {
 fn update(config: &Config, args: &ListsUpdate, json: bool) -> Result<ExitCode> {
     let started = Instant::now();
     let bar = progress_bar();
+    // Keeps the elapsed time moving while a large archive is unpacked.
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
     let report = run_update(config, args.force, args.dry_run, &mut |p| match p {
         UpdateProgress::Extracting { archive } => {
             bar.set_message(format!(
