@@ -25,6 +25,9 @@
 //! * **adblock** ([`ListFormat::Adblock`]): only `||domain^` (domain and sub-domains);
 //!   every other rule (options `$...`, paths, exceptions `@@`, cosmetic `##`) is skipped and
 //!   counted; `!` and `[...]` lines are comments.
+//!
+//! [`ListFormat::detect`] tells a UT1 category folder ([`is_ut1_category`]) from a list file
+//! and guesses a file's format from its first lines.
 
 use std::fs;
 use std::path::{Path, PathBuf};

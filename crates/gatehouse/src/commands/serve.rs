@@ -124,6 +124,7 @@ pub fn spawn_list_updates(config: &Config) -> Result<Option<tokio::task::JoinHan
                     .min(Duration::from_secs(600));
                 tokio::time::sleep(step).await;
             }
+            tracing::info!("filter lists update starting");
             let cfg = config.clone();
             let result = tokio::task::spawn_blocking(move || {
                 super::lists::run_update(&cfg, false, false, &mut |_| {})
