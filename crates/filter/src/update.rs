@@ -444,8 +444,10 @@ pub fn resolve_sources(
                     f.name()
                 )));
             }
-            let root = if meta.is_dir() {
-                spec.path.clone()
+            // The name a category folder stands for: its own, or for list files at the
+            // top of an archive, the archive's (`gambling.tar.gz`).
+            let (root, own_name) = if meta.is_dir() {
+                (spec.path.clone(), true)
             } else {
                 progress(UpdateProgress::Extracting {
                     archive: &spec.path,
@@ -453,21 +455,24 @@ pub fn resolve_sources(
                 let dest = staging.join(format!("source-{i}"));
                 let used = extract_tar_gz(&spec.path, &dest, budget)?;
                 budget = budget.saturating_sub(used);
-                archive_root(&dest)?
+                let root = archive_root(&dest)?;
+                let own = root != dest;
+                (root, own)
             };
             if is_ut1_category(&root) {
+                let named = if own_name {
+                    root.file_name().and_then(|n| n.to_str()).map(str::to_owned)
+                } else {
+                    archive_stem(&spec.path)
+                };
                 let category = match &spec.category {
                     Some(c) => c.clone(),
-                    None => root
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .map(str::to_owned)
-                        .ok_or_else(|| {
-                            Error::Update(format!(
-                                "{}: give the category folder's category",
-                                spec.path.display()
-                            ))
-                        })?,
+                    None => named.ok_or_else(|| {
+                        Error::Update(format!(
+                            "{}: give the category folder's category",
+                            spec.path.display()
+                        ))
+                    })?,
                 };
                 out.push(Source::List {
                     category,
@@ -517,6 +522,16 @@ pub fn resolve_sources(
         }
     }
     Ok(out)
+}
+
+/// `gambling` for `gambling.tar.gz` or `gambling.tgz`.
+fn archive_stem(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    let cut = [".tar.gz", ".tgz"]
+        .iter()
+        .find_map(|ext| lower.ends_with(ext).then(|| name.len() - ext.len()))?;
+    name.get(..cut).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 /// The category folders directly inside `dir`.
@@ -763,6 +778,19 @@ mod tests {
         remove_stale(dir.path(), ".lists-update-", "");
         assert!(!stale.exists() && !stale_dir.exists());
         assert!(fresh.exists() && other.exists());
+    }
+
+    #[test]
+    fn archive_stems() {
+        assert_eq!(
+            archive_stem(Path::new("x/gambling.tar.gz")).as_deref(),
+            Some("gambling")
+        );
+        assert_eq!(
+            archive_stem(Path::new("Games.TGZ")).as_deref(),
+            Some("Games")
+        );
+        assert_eq!(archive_stem(Path::new(".tgz")), None);
     }
 
     #[test]

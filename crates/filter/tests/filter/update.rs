@@ -251,13 +251,43 @@ fn a_ut1_archive_with_a_top_folder_is_a_source() {
 }
 
 #[test]
-fn a_single_category_archive_takes_its_folder_name() {
+fn a_single_category_archive_takes_its_folder_or_archive_name() {
     let dir = tempfile::tempdir().unwrap();
     let tgz = dir.path().join("gambling.tgz");
     archive(&tgz, &[("gambling/domains", "bet.example\n")], &[]);
     let o = options(dir.path());
     update(&[spec(&tgz)], &o, &mut |_| {}).unwrap();
     assert_eq!(domains(&o.target, "gambling"), 1);
+    // List files at the top of the archive: the archive names the category.
+    let flat = dir.path().join("games.tar.gz");
+    archive(
+        &flat,
+        &[
+            (
+                "domains",
+                "play.example
+",
+            ),
+            (
+                "urls",
+                "site.example/games
+",
+            ),
+        ],
+        &[],
+    );
+    let o = options(&dir.path().join("second"));
+    let r = update(&[spec(&flat)], &o, &mut |_| {}).unwrap();
+    assert!(r.installed());
+    assert_eq!(r.compile.categories.len(), 1);
+    assert_eq!(r.compile.categories[0].name, "games");
+    assert_eq!(
+        (
+            r.compile.categories[0].domains,
+            r.compile.categories[0].urls
+        ),
+        (1, 1)
+    );
 }
 
 #[test]
