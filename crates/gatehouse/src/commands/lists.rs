@@ -350,10 +350,10 @@ fn update(config: &Config, args: &ListsUpdate, json: bool) -> Result<ExitCode> {
                 (Some(b), Some(a)) => format!("{:+}", i128::from(a) - i128::from(b)),
                 (None, None) => String::new(),
             };
-            let flag = if c.shrank_beyond(max) {
-                format!("  shrank by more than {:.0}%", max * 100.0)
-            } else {
-                String::new()
+            let flag = match (c.shrank_beyond(max), c.after) {
+                (false, _) => String::new(),
+                (true, None) => "  <- vanished".to_owned(),
+                (true, Some(_)) => format!("  <- lost more than {:.0}%", max * 100.0),
             };
             say(format!(
                 "{:<width$}  {:>9}  {:>9}  {change}{flag}",
