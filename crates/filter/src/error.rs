@@ -43,6 +43,10 @@ pub enum Error {
     /// The sources cannot be compiled (e.g. too many categories, empty category name).
     #[error("cannot compile: {0}")]
     Compile(String),
+    /// A list update cannot go ahead: no or bad sources, an unsafe or oversized archive,
+    /// a new file failing its checks. The message names the source or file.
+    #[error("cannot update the lists: {0}")]
+    Update(String),
     /// A taxonomy, mapping or policy file (or policy built in code) is invalid; the message
     /// names the file part, policy and field.
     #[error("invalid policy configuration: {0}")]

@@ -14,6 +14,10 @@
 //! [`decide`](mod@decide) ([`Engine`], [`decide()`], [`EngineHandle`]; the precedence is documented
 //! there).
 //!
+//! [`update()`](mod@update) rebuilds the database from configured sources (folders,
+//! `.tar.gz` archives, list files), verifies it, refuses a result where a category shrank
+//! too much, and installs it atomically, keeping the previous file.
+//!
 //! Later layers (CLI, benchmarks) build on:
 //! [`CategorySetId`] (dense ids `0..Database::set_count()`, so a policy can precompute
 //! one verdict per set and decide a query with one array index), [`CategoryInfo`]
@@ -116,6 +120,7 @@
 pub mod compile;
 pub mod db;
 pub mod decide;
+pub mod demo;
 mod error;
 mod format;
 pub mod list;
@@ -123,6 +128,7 @@ mod name;
 pub mod policy;
 pub mod safesearch;
 pub mod taxonomy;
+pub mod update;
 
 pub use compile::{CompileOptions, CompileReport, Progress, Source, compile};
 pub use db::{
@@ -139,3 +145,6 @@ pub use policy::{
 };
 pub use safesearch::{RecordType, SafeSearchMap, SafeSearchTarget, UnsafeSearchList};
 pub use taxonomy::{CategoryBits, CategoryDef, GhCategoryId, SetTable, Taxonomy};
+pub use update::{
+    CategoryChange, Outcome, SourceSpec, UpdateOptions, UpdateProgress, UpdateReport, update,
+};

@@ -25,6 +25,9 @@
 //! * **adblock** ([`ListFormat::Adblock`]): only `||domain^` (domain and sub-domains);
 //!   every other rule (options `$...`, paths, exceptions `@@`, cosmetic `##`) is skipped and
 //!   counted; `!` and `[...]` lines are comments.
+//!
+//! [`ListFormat::detect`] tells a UT1 category folder ([`is_ut1_category`]) from a list file
+//! and guesses a file's format from its first lines.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -46,6 +49,107 @@ pub enum ListFormat {
     Domains,
     /// Adblock-style `||domain^` rules.
     Adblock,
+}
+
+impl ListFormat {
+    /// The format of the list at `path`: [`ListFormat::Ut1Category`] for a UT1 category
+    /// folder (see [`is_ut1_category`]); for a file, a guess from its first lines (up to
+    /// 64 KiB): adblock rules (`||name^`, an `[Adblock …]` header), hosts lines (an
+    /// address, then names) or plain domains, whichever most meaningful lines look like.
+    /// A folder that is not a category folder (e.g. a whole UT1 tree) is an error naming
+    /// it, as is a file that cannot be read.
+    pub fn detect(path: &Path) -> Result<ListFormat> {
+        let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            if is_ut1_category(path) {
+                return Ok(ListFormat::Ut1Category);
+            }
+            return Err(Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a folder that is not a UT1 category folder (it has no `domains`, `urls` or `usage` file)",
+                ),
+            ));
+        }
+        let mut head = Vec::with_capacity(DETECT_BYTES);
+        fs::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(f, DETECT_BYTES as u64),
+                    &mut head,
+                )
+            })
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self::detect_text(&String::from_utf8_lossy(&head)))
+    }
+
+    /// The format [`ListFormat::detect`] guesses for a file starting with `text`.
+    pub fn detect_text(text: &str) -> ListFormat {
+        let (mut adblock, mut hosts, mut domains) = (0usize, 0usize, 0usize);
+        for line in text.lines().take(2_000) {
+            let line = line.trim();
+            if line.starts_with("[Adblock") {
+                adblock += 10;
+                continue;
+            }
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            if line.starts_with("||") || line.starts_with("@@") || line.contains('^') {
+                adblock += 1;
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let first = words.next().unwrap_or("");
+            if first.parse::<std::net::IpAddr>().is_ok() && words.next().is_some() {
+                hosts += 1;
+            } else {
+                domains += 1;
+            }
+        }
+        if adblock > 0 && adblock >= hosts.max(domains) {
+            ListFormat::Adblock
+        } else if hosts > domains {
+            ListFormat::Hosts
+        } else {
+            ListFormat::Domains
+        }
+    }
+
+    /// The format's name as written in configuration files: `ut1`, `hosts`, `domains`,
+    /// `adblock`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListFormat::Ut1Category => "ut1",
+            ListFormat::Hosts => "hosts",
+            ListFormat::Domains => "domains",
+            ListFormat::Adblock => "adblock",
+        }
+    }
+
+    /// The format named `name` (see [`ListFormat::name`]), if any.
+    pub fn from_name(name: &str) -> Option<ListFormat> {
+        [
+            ListFormat::Ut1Category,
+            ListFormat::Hosts,
+            ListFormat::Domains,
+            ListFormat::Adblock,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+}
+
+/// Bytes of a file [`ListFormat::detect`] reads.
+const DETECT_BYTES: usize = 64 * 1024;
+
+/// Is `dir` a UT1 category folder (holding `domains`, `urls` or `usage`) rather than a
+/// tree of them?
+pub fn is_ut1_category(dir: &Path) -> bool {
+    ["domains", "urls", "usage"]
+        .iter()
+        .any(|f| dir.join(f).is_file())
 }
 
 /// A URL prefix entry: host and path prefix (`example.com/path/to`).
@@ -383,10 +487,7 @@ pub fn read_ut1_tree(root: &Path) -> Result<Vec<Ut1Category>> {
             continue;
         }
         if link.is_dir() {
-            let has_data = ["domains", "urls", "usage"]
-                .iter()
-                .any(|f| path.join(f).is_file());
-            if has_data {
+            if is_ut1_category(&path) {
                 let usage = match fs::read_to_string(path.join("usage")) {
                     Ok(text) => text
                         .split([',', '\n'])
@@ -494,5 +595,67 @@ mod tests {
                 path: "/Path/to".into()
             })
         );
+    }
+
+    #[test]
+    fn detect_formats_from_content() {
+        assert_eq!(
+            ListFormat::detect_text("[Adblock Plus 2.0]\n! c\n||ads.example.com^\n"),
+            ListFormat::Adblock
+        );
+        assert_eq!(
+            ListFormat::detect_text("||a.com^\n||b.com^\nc.com\n"),
+            ListFormat::Adblock
+        );
+        assert_eq!(
+            ListFormat::detect_text(
+                "# hosts\n127.0.0.1 localhost\n0.0.0.0 ads.example.com\n::1 ip6-localhost\n"
+            ),
+            ListFormat::Hosts
+        );
+        assert_eq!(
+            ListFormat::detect_text("# plain\nexample.com\nexample.org\n0.0.0.0 x.com\n"),
+            ListFormat::Domains
+        );
+        assert_eq!(ListFormat::detect_text(""), ListFormat::Domains);
+    }
+
+    #[test]
+    fn detect_folders_and_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        let cat = tree.join("gambling");
+        fs::create_dir_all(&cat).unwrap();
+        // A folder without list files is not a category folder.
+        let err = ListFormat::detect(&cat).unwrap_err().to_string();
+        assert!(
+            err.contains("gambling") && err.contains("not a UT1 category"),
+            "{err}"
+        );
+        fs::write(cat.join("urls"), "bet.example/x\n").unwrap();
+        assert!(is_ut1_category(&cat));
+        assert_eq!(ListFormat::detect(&cat).unwrap(), ListFormat::Ut1Category);
+        // The tree above it is not a category folder.
+        assert!(!is_ut1_category(&tree));
+        assert!(ListFormat::detect(&tree).is_err());
+        let hosts = dir.path().join("hosts.txt");
+        fs::write(&hosts, "0.0.0.0 a.example\n0.0.0.0 b.example\n").unwrap();
+        assert_eq!(ListFormat::detect(&hosts).unwrap(), ListFormat::Hosts);
+        let missing = dir.path().join("missing.txt");
+        let err = ListFormat::detect(&missing).unwrap_err().to_string();
+        assert!(err.contains("missing.txt"), "{err}");
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in [
+            ListFormat::Ut1Category,
+            ListFormat::Hosts,
+            ListFormat::Domains,
+            ListFormat::Adblock,
+        ] {
+            assert_eq!(ListFormat::from_name(f.name()), Some(f));
+        }
+        assert_eq!(ListFormat::from_name("csv"), None);
     }
 }

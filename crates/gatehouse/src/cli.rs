@@ -93,7 +93,8 @@ pub enum Command {
         #[command(subcommand)]
         action: AgreementsCommand,
     },
-    /// Web filter block lists: compile UT1 trees, hosts files, domain and adblock lists.
+    /// Web filter block lists: compile UT1 trees, hosts files, domain and adblock lists;
+    /// update from the configured sources.
     Lists {
         /// Action.
         #[command(subcommand)]
@@ -288,6 +289,20 @@ pub struct AgreementsImport {
 pub enum ListsCommand {
     /// Compile block lists into one filter database file (written atomically).
     Compile(ListsCompile),
+    /// Rebuild the filter database from the configured sources ([[filter.sources]]),
+    /// keeping the current file if a category shrinks too much (filter.max_shrink).
+    Update(ListsUpdate),
+}
+
+/// `gatehouse lists update …`
+#[derive(Debug, Args)]
+pub struct ListsUpdate {
+    /// Install the new file even if categories shrank by more than filter.max_shrink.
+    #[arg(long)]
+    pub force: bool,
+    /// Compile and check only: show what would change, change nothing.
+    #[arg(long, conflicts_with = "force")]
+    pub dry_run: bool,
 }
 
 /// The format of a list file (`gatehouse lists compile --format`).

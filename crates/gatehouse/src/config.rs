@@ -32,7 +32,7 @@ pub struct Config {
 }
 
 /// `[filter]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct FilterConfig {
     /// The compiled category database (default: `lists/current.gdb` in the data folder).
@@ -44,6 +44,43 @@ pub struct FilterConfig {
     pub allow: Option<PathBuf>,
     /// The school's deny list: one host name per line, covering its subdomains.
     pub deny: Option<PathBuf>,
+    /// Where `gatehouse lists update` reads lists from (`[[filter.sources]]`).
+    pub sources: Vec<ListSourceConfig>,
+    /// Local time "HH:MM" in the school's time zone for the daily rebuild in
+    /// `gatehouse serve`; empty: never.
+    pub update_at: String,
+    /// Refuse an update in which a category loses more than this share of its entries.
+    pub max_shrink: f64,
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        Self {
+            database: None,
+            policies: None,
+            allow: None,
+            deny: None,
+            sources: Vec::new(),
+            update_at: String::new(),
+            max_shrink: gatehouse_filter::update::DEFAULT_MAX_SHRINK,
+        }
+    }
+}
+
+/// One `[[filter.sources]]` table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListSourceConfig {
+    /// A folder (UT1 tree or category folder), a `.tar.gz`/`.tgz` archive of one, or a
+    /// single list file; relative to the data folder.
+    pub path: PathBuf,
+    /// Format of a single list file: `hosts`, `domains` or `adblock` (default: detected);
+    /// `ut1` for folders and archives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Category of a single list file (required) or of one UT1 category folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 impl Config {
@@ -53,6 +90,73 @@ impl Config {
             .database
             .clone()
             .unwrap_or_else(|| self.storage.data_dir.join("lists").join("current.gdb"))
+    }
+
+    /// The configured list sources, checked; relative paths are taken from the data
+    /// folder. Errors name the key (`filter.sources[N].format`).
+    pub fn filter_sources(&self) -> Result<Vec<gatehouse_filter::SourceSpec>> {
+        use gatehouse_filter::ListFormat;
+        let mut out = Vec::new();
+        for (i, s) in self.filter.sources.iter().enumerate() {
+            let key = format!("filter.sources[{i}]");
+            if s.path.as_os_str().is_empty() {
+                anyhow::bail!("configuration: {key}.path is empty");
+            }
+            let format = match s.format.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(name) => Some(ListFormat::from_name(name).with_context(|| {
+                    format!(
+                        "configuration: {key}.format = {name:?}: expected ut1, hosts, domains or adblock"
+                    )
+                })?),
+            };
+            let category = match s.category.as_deref().map(str::trim) {
+                None => None,
+                Some("") => anyhow::bail!("configuration: {key}.category is empty"),
+                Some(c) => Some(c.to_owned()),
+            };
+            out.push(gatehouse_filter::SourceSpec {
+                path: self.storage.data_dir.join(&s.path),
+                format,
+                category,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `filter.update_at` as a local time (`None`: no scheduled rebuild).
+    pub fn filter_update_at(&self) -> Result<Option<jiff::civil::Time>> {
+        let text = self.filter.update_at.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let two_digits = |s: Option<&str>| {
+            s.is_some_and(|s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let shaped =
+            two_digits(text.get(..2)) && text.get(2..3) == Some(":") && two_digits(text.get(3..));
+        shaped
+            .then(|| jiff::civil::Time::strptime("%H:%M", text).ok())
+            .flatten()
+            .map(Some)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "configuration: filter.update_at = {text:?}: expected a local time HH:MM (e.g. \"03:30\"), or \"\" for no scheduled update"
+                )
+            })
+    }
+
+    /// Check the `[filter]` keys that serde cannot check by their type.
+    pub fn validate(&self) -> Result<()> {
+        let m = self.filter.max_shrink;
+        if !(0.0..=1.0).contains(&m) {
+            anyhow::bail!(
+                "configuration: filter.max_shrink = {m}: expected a share between 0 and 1 (0.5 refuses an update in which a category loses more than half its entries)"
+            );
+        }
+        self.filter_update_at()?;
+        self.filter_sources()?;
+        Ok(())
     }
 }
 
@@ -221,10 +325,12 @@ impl Config {
                 .unwrap_or(figment::value::Value::from(value.clone()));
             fig = fig.merge((path, parsed));
         }
-        fig.extract::<Config>().map_err(|e| {
+        let config = fig.extract::<Config>().map_err(|e| {
             let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
             anyhow::anyhow!("configuration: {}", msgs.join("; "))
-        })
+        })?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// The configuration as TOML, with secret values masked.
@@ -363,5 +469,60 @@ mod tests {
         mask(&mut v);
         let s = toml::to_string(&v).unwrap();
         assert!(!s.contains("hunter2") && s.contains("********"));
+    }
+
+    #[test]
+    fn filter_sources_schedule_and_shrink() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "[storage]\ndata_dir = \"site\"\n[filter]\nupdate_at = \"03:30\"\nmax_shrink = 0.25\n[[filter.sources]]\npath = \"ut1/blacklists.tar.gz\"\n[[filter.sources]]\npath = \"/srv/lists/hosts.txt\"\nformat = \"hosts\"\ncategory = \"malware\""
+        )
+        .unwrap();
+        let c = Config::load(Some(f.path()), vars(&[])).unwrap();
+        assert_eq!(c.filter.max_shrink, 0.25);
+        assert_eq!(
+            c.filter_update_at().unwrap(),
+            Some(jiff::civil::time(3, 30, 0, 0))
+        );
+        let s = c.filter_sources().unwrap();
+        assert_eq!(s[0].path, PathBuf::from("site/ut1/blacklists.tar.gz"));
+        assert_eq!(s[0].format, None);
+        assert_eq!(s[1].path, PathBuf::from("/srv/lists/hosts.txt"));
+        assert_eq!(s[1].format, Some(gatehouse_filter::ListFormat::Hosts));
+        assert_eq!(s[1].category.as_deref(), Some("malware"));
+        // Defaults: no sources, no schedule, half.
+        let d = Config::load(None, vars(&[])).unwrap();
+        assert_eq!(d.filter.max_shrink, 0.5);
+        assert_eq!(d.filter_update_at().unwrap(), None);
+        assert!(d.filter_sources().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_filter_keys_are_named() {
+        let err = |text: &str| {
+            let mut f = tempfile::NamedTempFile::new().unwrap();
+            writeln!(f, "{text}").unwrap();
+            Config::load(Some(f.path()), vars(&[]))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("[filter]\nupdate_at = \"3 am\"");
+        assert!(e.contains("filter.update_at") && e.contains("HH:MM"), "{e}");
+        let e = err("[filter]\nupdate_at = \"7:5\"");
+        assert!(e.contains("filter.update_at"), "{e}");
+        let e = err("[filter]\nupdate_at = \"25:00\"");
+        assert!(e.contains("filter.update_at"), "{e}");
+        let e = err("[filter]\nmax_shrink = 1.5");
+        assert!(e.contains("filter.max_shrink"), "{e}");
+        let e = err("[[filter.sources]]\npath = \"a.txt\"\nformat = \"csv\"");
+        assert!(
+            e.contains("filter.sources[0].format") && e.contains("csv"),
+            "{e}"
+        );
+        let e = err("[[filter.sources]]\npath = \"\"");
+        assert!(e.contains("filter.sources[0].path"), "{e}");
+        let e = err("[[filter.sources]]\npath = \"a\"\nkind = \"x\"");
+        assert!(e.contains("kind"), "{e}");
     }
 }

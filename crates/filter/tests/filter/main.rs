@@ -1,6 +1,6 @@
 //! Integration tests of gatehouse-filter: properties of normalisation and suffix lookup,
-//! list parsing over arbitrary bytes, round trips, corrupt files, the real UT1 tree, and the
-//! policy engine (precedence, schedules, safe search, overrides, properties, golden file).
+//! list parsing over arbitrary bytes, round trips, corrupt files, the real UT1 tree, list updates
+//! (shrink check, archives), and the policy engine (precedence, schedules, safe search, overrides, properties, golden file).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod corrupt;
@@ -8,6 +8,7 @@ mod golden;
 mod policy;
 mod policy_props;
 mod props;
+mod update;
 mod ut1;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! `gatehouse demo`: create the fictional Elmbrook Primary School in an empty data
-//! folder (through the ordinary importer and account service), then serve it.
+//! folder (through the ordinary importer and account service), compile the embedded
+//! sample of the UT1 lists for its web filter (used with the default policies), then
+//! serve it.
 
 use super::{open, say, security};
 use crate::config::Config;
@@ -31,6 +33,7 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
     } else {
         false
     };
+    let lists = demo_lists(&config)?;
     let banner = format!(
         "Demo: {} and everyone in it are fictional. Two-step sign-in is optional here.",
         app.school().await?.name
@@ -43,7 +46,9 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
     demo_config.web.listen = web;
     let mailer = Some(demo_config.mailer()?);
     let app = app.with_files(config.storage.data_dir.join("files"));
-    super::serve::serve_until_stopped(app, web, settings, mailer, |url| {
+    let updates = super::serve::spawn_list_updates(&config)?;
+    let data = config.storage.data_dir.clone();
+    let result = super::serve::serve_until_stopped(app, web, settings, mailer, |url| {
         say("");
         say(format!("Gatehouse demo is running at {url}/login"));
         if created {
@@ -62,9 +67,42 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
             "Reminder emails are written to {} instead of being sent.",
             config.storage.data_dir.join("outbox").display()
         ));
+        say(format!(
+            "The web filter's demo lists (a sample of the UT1 lists, CC BY-SA 4.0) are in {}; try `gatehouse check bet365.com --as ks2 --data {}`.",
+            lists.display(),
+            data.display()
+        ));
         say("Press Ctrl-C to stop.");
     })
-    .await
+    .await;
+    if let Some(u) = updates {
+        u.abort();
+    }
+    result
+}
+
+/// Compile the embedded demo lists into the filter database's place unless a database
+/// is there already; the lists' UT1 tree (with its licence notice) is kept beside it in
+/// `demo-ut1/`. Returns the database file.
+fn demo_lists(config: &Config) -> Result<std::path::PathBuf> {
+    let file = config.filter_database();
+    if file.exists() {
+        return Ok(file);
+    }
+    let tree = file.parent().map_or_else(
+        || std::path::PathBuf::from("demo-ut1"),
+        |d| d.join("demo-ut1"),
+    );
+    let created = jiff::Timestamp::now().as_second();
+    let report = gatehouse_filter::demo::compile_demo(&tree, &file, created)
+        .with_context(|| format!("compiling the demo lists into {}", file.display()))?;
+    tracing::info!(
+        file = %file.display(),
+        categories = report.categories.len(),
+        domains = report.domains,
+        "demo filter lists compiled"
+    );
+    Ok(file)
 }
 
 /// Import the demo's people and create its accounts.

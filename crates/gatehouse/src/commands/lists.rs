@@ -1,15 +1,18 @@
 //! `gatehouse lists compile`: compile block lists (UT1 trees, hosts files, domain and
 //! adblock lists) into one filter database file with the web filter's engine
-//! (`gatehouse-filter`).
+//! (`gatehouse-filter`); `gatehouse lists update`: rebuild it from the configured sources
+//! with the checks of `gatehouse_filter::update` (also run on a schedule by `serve`).
 
 use super::{say, say_json};
-use crate::cli::{ListFormatArg, ListsCommand, ListsCompile};
+use crate::cli::{ListFormatArg, ListsCommand, ListsCompile, ListsUpdate};
+use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
-use gatehouse_filter::{CompileOptions, ListFormat, Progress, Source};
+use gatehouse_filter::{
+    CompileOptions, ListFormat, Outcome, Progress, Source, UpdateOptions, UpdateProgress,
+    UpdateReport,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
-use std::io::Read as _;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -17,9 +20,10 @@ use std::time::Instant;
 const SHOW_INVALID: usize = 20;
 
 /// Run `gatehouse lists …`.
-pub fn run(action: ListsCommand, json: bool) -> Result<ExitCode> {
+pub fn run(config: &Config, action: ListsCommand, json: bool) -> Result<ExitCode> {
     match action {
         ListsCommand::Compile(args) => compile(&args, json),
+        ListsCommand::Update(args) => update(config, &args, json),
     }
 }
 
@@ -33,54 +37,6 @@ fn list_format(f: ListFormatArg) -> ListFormat {
     }
 }
 
-/// Is `dir` a UT1 category folder (rather than a tree of them)?
-fn is_ut1_category(dir: &Path) -> bool {
-    ["domains", "urls", "usage"]
-        .iter()
-        .any(|f| dir.join(f).is_file())
-}
-
-/// Guess a list file's format from its first lines: adblock rules (`||name^`), hosts
-/// lines (an address, then names) or plain domains (the majority of the meaningful lines).
-fn detect_format(path: &Path) -> Result<ListFormat> {
-    let mut head = Vec::with_capacity(64 * 1024);
-    std::fs::File::open(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .take(64 * 1024)
-        .read_to_end(&mut head)
-        .with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8_lossy(&head);
-    let (mut adblock, mut hosts, mut domains) = (0usize, 0usize, 0usize);
-    for line in text.lines().take(2_000) {
-        let line = line.trim();
-        if line.starts_with("[Adblock") {
-            adblock += 10;
-            continue;
-        }
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        if line.starts_with("||") || line.starts_with("@@") || line.contains('^') {
-            adblock += 1;
-            continue;
-        }
-        let mut words = line.split_whitespace();
-        let first = words.next().unwrap_or("");
-        if first.parse::<std::net::IpAddr>().is_ok() && words.next().is_some() {
-            hosts += 1;
-        } else {
-            domains += 1;
-        }
-    }
-    Ok(if adblock > 0 && adblock >= hosts.max(domains) {
-        ListFormat::Adblock
-    } else if hosts > domains {
-        ListFormat::Hosts
-    } else {
-        ListFormat::Domains
-    })
-}
-
 /// The compile sources for the command line's SRC arguments.
 fn sources(args: &ListsCompile) -> Result<Vec<Source>> {
     let mut out = Vec::new();
@@ -88,7 +44,7 @@ fn sources(args: &ListsCompile) -> Result<Vec<Source>> {
         let meta = std::fs::metadata(path)
             .with_context(|| format!("{}: no such file or folder", path.display()))?;
         if meta.is_dir() {
-            if is_ut1_category(path) {
+            if gatehouse_filter::list::is_ut1_category(path) {
                 let category = match &args.category {
                     Some(c) => c.clone(),
                     None => path
@@ -122,7 +78,7 @@ fn sources(args: &ListsCompile) -> Result<Vec<Source>> {
             };
             let format = match args.format {
                 Some(f) => list_format(f),
-                None => detect_format(path)?,
+                None => ListFormat::detect(path)?,
             };
             out.push(Source::List {
                 category: category.clone(),
@@ -267,5 +223,190 @@ fn compile(args: &ListsCompile, json: bool) -> Result<ExitCode> {
         per_domain(report.domain_bytes),
         took.as_secs_f64()
     ));
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------- lists update
+
+/// Rebuild the configured database from the configured sources (the update logic is
+/// `gatehouse_filter::update`; this fills in its options from the configuration).
+pub fn run_update(
+    config: &Config,
+    force: bool,
+    dry_run: bool,
+    progress: &mut dyn FnMut(UpdateProgress<'_>),
+) -> Result<UpdateReport> {
+    let sources = config.filter_sources()?;
+    if sources.is_empty() {
+        bail!(
+            "no list sources are configured: add [[filter.sources]] tables to the configuration (see docs/configuration.md), or compile lists by hand with `gatehouse lists compile`"
+        );
+    }
+    let target = config.filter_database();
+    let mut options = UpdateOptions::new(&target, &config.storage.data_dir);
+    options.max_shrink = config.filter.max_shrink;
+    options.force = force;
+    options.dry_run = dry_run;
+    gatehouse_filter::update(&sources, &options, progress)
+        .with_context(|| format!("updating {}", target.display()))
+}
+
+/// A category's entries for the summary: a count, or "-" when absent.
+fn count(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_owned(), |n| n.to_string())
+}
+
+/// One line per category that failed the shrink check: `gambling 10 -> 4 entries`.
+pub fn shrink_summary(report: &UpdateReport) -> String {
+    report
+        .shrunk
+        .iter()
+        .map(|c| match c.after {
+            Some(after) => format!("{} {} -> {after} entries", c.name, count(c.before)),
+            None => format!("{} {} entries -> gone", c.name, count(c.before)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn update(config: &Config, args: &ListsUpdate, json: bool) -> Result<ExitCode> {
+    let started = Instant::now();
+    let bar = progress_bar();
+    // Keeps the elapsed time moving while a large archive is unpacked.
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    let report = run_update(config, args.force, args.dry_run, &mut |p| match p {
+        UpdateProgress::Extracting { archive } => {
+            bar.set_message(format!(
+                "extracting {}",
+                archive.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            bar.tick();
+        }
+        UpdateProgress::Compiling(Progress::Reading {
+            category,
+            index,
+            total,
+        }) => {
+            bar.set_length(total as u64);
+            bar.set_position(index as u64);
+            bar.set_message(category.to_owned());
+        }
+        UpdateProgress::Compiling(Progress::Sorting { entries }) => {
+            bar.set_position(bar.length().unwrap_or(0));
+            bar.set_message(format!("sorting {entries} names"));
+        }
+        UpdateProgress::Compiling(Progress::Writing { bytes }) => {
+            bar.set_message(format!("writing {bytes} bytes"));
+        }
+        UpdateProgress::Compiling(Progress::Done) => {}
+        UpdateProgress::Verifying => bar.set_message("checking the new file"),
+    });
+    bar.finish_and_clear();
+    let report = report?;
+    let target = config.filter_database();
+    let max = config.filter.max_shrink;
+    let outcome = match &report.outcome {
+        Outcome::Installed { .. } => "installed",
+        Outcome::Forced { .. } => "forced",
+        Outcome::Refused => "refused",
+        Outcome::DryRun => "dry_run",
+    };
+    let previous = match &report.outcome {
+        Outcome::Installed { previous } | Outcome::Forced { previous } => previous.clone(),
+        Outcome::Refused | Outcome::DryRun => None,
+    };
+    if json {
+        say_json(&serde_json::json!({
+            "file": target,
+            "outcome": outcome,
+            "previous": previous,
+            "max_shrink": max,
+            "domains": report.compile.domains,
+            "urls": report.compile.urls,
+            "seconds": started.elapsed().as_secs_f64(),
+            "current_unreadable": report.current_unreadable,
+            "categories": report.changes.iter().map(|c| serde_json::json!({
+                "name": c.name, "before": c.before, "after": c.after,
+                "shrunk": c.shrank_beyond(max),
+            })).collect::<Vec<_>>(),
+            "invalid": report.compile.totals.invalid,
+        }))?;
+    } else {
+        let width = report
+            .changes
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(0);
+        say(format!(
+            "{:<width$}  {:>9}  {:>9}  change",
+            "category", "before", "after"
+        ));
+        for c in &report.changes {
+            let change = match (c.before, c.after) {
+                (None, Some(_)) => "new".to_owned(),
+                (Some(_), None) => "gone".to_owned(),
+                (Some(b), Some(a)) if a == b => "=".to_owned(),
+                (Some(b), Some(a)) => format!("{:+}", i128::from(a) - i128::from(b)),
+                (None, None) => String::new(),
+            };
+            let flag = match (c.shrank_beyond(max), c.after) {
+                (false, _) => String::new(),
+                (true, None) => "  <- vanished".to_owned(),
+                (true, Some(_)) => format!("  <- lost more than {:.0}%", max * 100.0),
+            };
+            say(format!(
+                "{:<width$}  {:>9}  {:>9}  {change}{flag}",
+                c.name,
+                count(c.before),
+                count(c.after)
+            ));
+        }
+        say(format!(
+            "{} distinct domains, {} URL entries; {} invalid line(s); took {:.2} s.",
+            report.compile.domains,
+            report.compile.urls,
+            report.compile.totals.invalid,
+            started.elapsed().as_secs_f64()
+        ));
+        if let Some(why) = &report.current_unreadable {
+            say(format!(
+                "The current file could not be read ({why}); it was not compared."
+            ));
+        }
+        match &report.outcome {
+            Outcome::Installed { .. } | Outcome::Forced { .. } => {
+                say(format!("Installed {}.", target.display()));
+                if let Some(p) = &previous {
+                    say(format!("The file it replaced is kept as {}.", p.display()));
+                }
+                if !report.shrunk.is_empty() {
+                    say(format!(
+                        "Installed despite the shrink check (--force): {}.",
+                        shrink_summary(&report)
+                    ));
+                }
+            }
+            Outcome::DryRun => {
+                if report.shrunk.is_empty() {
+                    say("Dry run: nothing was changed; the update would be installed.");
+                } else {
+                    say(format!(
+                        "Dry run: nothing was changed; the update would be refused: {}.",
+                        shrink_summary(&report)
+                    ));
+                }
+            }
+            Outcome::Refused => {}
+        }
+    }
+    if report.outcome == Outcome::Refused {
+        bail!(
+            "kept the current lists in {}: categories shrank by more than {:.0}%: {}. Check the sources, or install anyway with `gatehouse lists update --force`",
+            target.display(),
+            max * 100.0,
+            shrink_summary(&report)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,17 @@
-//! `gatehouse serve`: the web server, until Ctrl-C or SIGTERM, with background upkeep.
+//! `gatehouse serve`: the web server, until Ctrl-C or SIGTERM, with background upkeep
+//! and, when `filter.update_at` is set, the daily rebuild of the filter lists
+//! ([`spawn_list_updates`]).
 
 use super::{open, say, security};
 use crate::config::Config;
 use anyhow::{Context, Result};
+use gatehouse_filter::{Outcome, PolicySet, UpdateReport};
 use gatehouse_service::mail::Mailer;
 use gatehouse_service::{Actor, Gatehouse};
 use gatehouse_web::WebSettings;
+use jiff::Timestamp;
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -36,10 +42,120 @@ pub async fn run(config: Config, web: Option<SocketAddr>) -> Result<ExitCode> {
         None
     };
     let app = app.with_files(config.storage.data_dir.join("files"));
-    serve_until_stopped(app, addr, settings, mailer, |url| {
+    let updates = spawn_list_updates(&config)?;
+    let result = serve_until_stopped(app, addr, settings, mailer, |url| {
         say(format!("Gatehouse is running at {url}"))
     })
-    .await
+    .await;
+    if let Some(u) = updates {
+        u.abort();
+    }
+    result
+}
+
+/// The school's time zone: that of the configured policies (`filter.policies`), or of
+/// the shipped default policies.
+pub fn school_timezone(config: &Config) -> Result<TimeZone> {
+    let policies = match &config.filter.policies {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("filter.policies: reading {}", path.display()))?;
+            PolicySet::from_toml(&text)
+                .with_context(|| format!("filter.policies: {}", path.display()))?
+        }
+        None => PolicySet::uk_default().context("loading the default policies")?,
+    };
+    Ok(policies.timezone)
+}
+
+/// The next time after `now` that is `at` on the wall clock in `tz` (today if still to
+/// come, else tomorrow; a time skipped by a clock change runs just after the change).
+pub fn next_update(now: Timestamp, at: Time, tz: &TimeZone) -> Result<Timestamp> {
+    let today = now.to_zoned(tz.clone()).date();
+    for date in [today, today.tomorrow()?] {
+        let t = date.to_datetime(at).to_zoned(tz.clone())?.timestamp();
+        if t > now {
+            return Ok(t);
+        }
+    }
+    // Only reached when a clock change repeats `at` (the later instant has passed).
+    Ok(today
+        .checked_add(jiff::Span::new().days(2))?
+        .to_datetime(at)
+        .to_zoned(tz.clone())?
+        .timestamp())
+}
+
+/// When `filter.update_at` is set: a task that runs `gatehouse lists update` daily at
+/// that local time and logs the outcome. A failed or refused update keeps the current
+/// file. Whoever serves the database picks up an installed file by its change on disk
+/// (`gatehouse_filter::update::Reloader`).
+pub fn spawn_list_updates(config: &Config) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(at) = config.filter_update_at()? else {
+        return Ok(None);
+    };
+    let tz = school_timezone(config)?;
+    if config.filter.sources.is_empty() {
+        tracing::warn!(
+            "filter.update_at is set but no [[filter.sources]] are configured: the lists will not be updated"
+        );
+        return Ok(None);
+    }
+    let config = config.clone();
+    tracing::info!(at = %at.strftime("%H:%M"), timezone = tz.iana_name().unwrap_or("?"), "filter lists update daily");
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            let next = match next_update(Timestamp::now(), at, &tz) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot schedule the filter lists update");
+                    return;
+                }
+            };
+            // Wait in steps, re-reading the wall clock, so that a suspended machine or a
+            // clock adjustment does not shift the run.
+            loop {
+                let left = next.duration_since(Timestamp::now());
+                if left.is_negative() || left.is_zero() {
+                    break;
+                }
+                let step = Duration::try_from(left)
+                    .unwrap_or(Duration::from_secs(60))
+                    .min(Duration::from_secs(600));
+                tokio::time::sleep(step).await;
+            }
+            tracing::info!("filter lists update starting");
+            let cfg = config.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                super::lists::run_update(&cfg, false, false, &mut |_| {})
+            })
+            .await;
+            log_update(result);
+        }
+    })))
+}
+
+fn log_update(result: std::result::Result<Result<UpdateReport>, tokio::task::JoinError>) {
+    match result {
+        Ok(Ok(report)) => match &report.outcome {
+            Outcome::Installed { .. } | Outcome::Forced { .. } => tracing::info!(
+                domains = report.compile.domains,
+                urls = report.compile.urls,
+                categories = report.changes.len(),
+                "filter lists updated"
+            ),
+            Outcome::Refused => tracing::warn!(
+                shrunk = %super::lists::shrink_summary(&report),
+                "filter lists update refused, the current lists are kept: categories shrank too much"
+            ),
+            Outcome::DryRun => {}
+        },
+        Ok(Err(e)) => tracing::warn!(
+            error = format!("{e:#}"),
+            "filter lists update failed, the current lists are kept"
+        ),
+        Err(e) => tracing::error!(error = %e, "filter lists update stopped"),
+    }
 }
 
 /// Bind, report the URL, serve until a stop signal.
@@ -110,4 +226,40 @@ async fn stop_signal() {
         () = term => {},
     }
     tracing::info!("stopping");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_next_update_is_today_or_tomorrow_at_the_local_time() {
+        let london = TimeZone::get("Europe/London").unwrap();
+        let half_three = jiff::civil::time(3, 30, 0, 0);
+        // Winter (GMT): 03:30 local is 03:30 UTC.
+        assert_eq!(
+            next_update(at("2026-01-05T01:00:00Z"), half_three, &london).unwrap(),
+            at("2026-01-05T03:30:00Z")
+        );
+        assert_eq!(
+            next_update(at("2026-01-05T03:30:00Z"), half_three, &london).unwrap(),
+            at("2026-01-06T03:30:00Z")
+        );
+        // Summer (BST): 03:30 local is 02:30 UTC.
+        assert_eq!(
+            next_update(at("2026-07-01T12:00:00Z"), half_three, &london).unwrap(),
+            at("2026-07-02T02:30:00Z")
+        );
+        // 01:30 does not exist on 29 March 2026 (clocks go forward at 01:00 GMT): the
+        // run is just after the change.
+        let half_one = jiff::civil::time(1, 30, 0, 0);
+        assert_eq!(
+            next_update(at("2026-03-29T00:10:00Z"), half_one, &london).unwrap(),
+            at("2026-03-29T01:30:00Z")
+        );
+    }
 }

@@ -13,6 +13,8 @@
 //!   `token`, `config`, `backup`/`restore`, `healthcheck`).
 //! - [`lists`]: `lists compile` (fixture lists and the real UT1 tree) and `check`
 //!   (single checks, `--json`, `--at`, squid batch mode).
+//! - [`update`]: `lists update` from configured sources (shrink check, `--force`,
+//!   `--dry-run`) and the demo's compiled lists with the default policies.
 //! - [`browser`]: the end-to-end tests in Chromium through chromedriver: sign in, import a
 //!   pupils file through the web pages, find the new pupil in the directory; staff sign a
 //!   changed agreement, the head publishes a new version and follows the register.
@@ -22,3 +24,4 @@ mod browser;
 mod commands;
 mod lists;
 mod support;
+mod update;
