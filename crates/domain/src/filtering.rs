@@ -24,10 +24,9 @@ pub fn filter_group(kind: PersonKind, year: Option<YearGroup>) -> Option<&'stati
             KeyStage::Sixth => "sixth_form",
         }),
         PersonKind::Staff => Some("staff"),
-        PersonKind::Parent
-        | PersonKind::Visitor
-        | PersonKind::Governor
-        | PersonKind::Volunteer => Some("guests"),
+        PersonKind::Parent | PersonKind::Visitor | PersonKind::Governor | PersonKind::Volunteer => {
+            Some("guests")
+        }
     }
 }
 
