@@ -25,9 +25,11 @@
 //!
 //! Outside term dates a policy with `outside_term` is replaced by the named policy. An
 //! identity whose group has no policy gets the set's fallback policy. A host that is not
-//! a valid name (nor an IP literal) is blocked with [`Rule::Invalid`]. A URL with a path
-//! (`https://host/path`) also matches the database's URL entries ([`Database::url_match`]);
-//! their categories are added to the host's and `matched_list` names the URL entry.
+//! a valid name (nor an IP literal) is blocked with [`Rule::Invalid`]. A URL
+//! (`https://host/path`, or just `https://host/`) also matches the database's URL entries
+//! ([`Database::url_match`]); their categories are added to the host's and `matched_list`
+//! names the URL entry. A listed name also has the categories of its listed parent
+//! domains (`a.example.com` listed as `vpn` and `example.com` as `adult`: both apply).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -519,10 +521,24 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     };
     let hit = engine.db.lookup(&host);
     let mut listed: Option<String> = hit.as_ref().map(|m| m.name().to_owned());
-    let mut bits = hit
-        .map(|m| engine.table.get(m.set_id()))
-        .unwrap_or(CategoryBits::EMPTY);
-    // a URL with a path also matches URL entries (proxy / block-page use; DNS has no path)
+    let mut bits = CategoryBits::EMPTY;
+    if let Some(m) = hit {
+        bits = engine.table.get(m.set_id());
+        // a listed name keeps the categories of its listed parent domains (`a.example.com`
+        // in one list, `example.com` in another)
+        let mut start = host.len().saturating_sub(m.name().len());
+        while let Some(dot) = host.get(start..).and_then(|s| s.find('.')) {
+            start += dot + 1;
+            let Some(parent) = host.get(start..).and_then(|s| engine.db.lookup(s)) else {
+                break;
+            };
+            bits.0 |= engine.table.get(parent.set_id()).0;
+            start = host.len().saturating_sub(parent.name().len());
+        }
+    }
+    // a URL (`http://host/…`, even with just `/`) also matches URL entries (proxy /
+    // block-page use; DNS has no path)
+    let path = path.or_else(|| host_or_url.contains('/').then_some("/"));
     if let Some(p) = path
         && let Some(u) = engine.db.url_match(&host, p)
     {
