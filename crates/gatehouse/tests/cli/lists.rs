@@ -578,3 +578,72 @@ fn a_policies_file_replaces_the_default_policies() {
     cmd.arg(&broken).arg("--lists").arg(&db);
     Run::of(cmd, None).fails().complains("broken.toml");
 }
+
+#[test]
+fn the_installation_config_supplies_policies_and_school_lists() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    let allow = f
+        .site
+        .write("allow.txt", "# always allowed\ncasino-example.com\n");
+    let deny = f.site.write("deny.txt", "badexample.com  # not for us\n");
+    let policies = f.site.write(
+        "policies.toml",
+        "fallback = \"school\"\n[policy.school]\ndefault = \"allow\"\n\
+         [policy.school.categories]\ngames = \"block\"\n",
+    );
+    let config = f.site.write(
+        "gatehouse.toml",
+        format!(
+            "[filter]\ndatabase = {:?}\npolicies = {:?}\nallow = {:?}\ndeny = {:?}\n",
+            db.display().to_string(),
+            policies.display().to_string(),
+            allow.display().to_string(),
+            deny.display().to_string()
+        ),
+    );
+    let check = |target: &str| {
+        let mut cmd = f.site.command(&["--config"]);
+        cmd.arg(&config)
+            .args(["check", "--json", target, "--as", "school"]);
+        Run::of(cmd, None).ok().json()
+    };
+    assert_eq!(check("games-example.com")["rule"], "policy:school/games");
+    assert_eq!(
+        check("www.casino-example.com")["rule"],
+        "school_allow:casino-example.com"
+    );
+    assert_eq!(
+        check("badexample.com")["rule"],
+        "school_deny:badexample.com"
+    );
+    // --policies on the command line wins over the configured file
+    let mut cmd = f.site.command(&["--config"]);
+    cmd.arg(&config)
+        .args([
+            "check",
+            "games-example.com",
+            "--as",
+            "ks2",
+            "--json",
+            "--policies",
+        ])
+        .arg(f.site.write(
+            "mine.toml",
+            "fallback = \"ks2\"\n[policy.ks2]\ndefault = \"allow\"\n",
+        ));
+    let v = Run::of(cmd, None).ok().json();
+    assert_eq!(
+        (&v["group"], &v["action"]),
+        (&"ks2".into(), &"allow".into()),
+        "{v}"
+    );
+    // a bad line in a school list is named by its line number
+    std::fs::write(&deny, "fine-example.com\nnot a host\n").expect("writing the deny list");
+    let mut cmd = f.site.command(&["--config"]);
+    cmd.arg(&config)
+        .args(["check", "games-example.com", "--as", "school"]);
+    Run::of(cmd, None)
+        .fails()
+        .complains("deny.txt line 2: \"not a host\" is not a host name");
+}
