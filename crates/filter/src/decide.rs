@@ -28,8 +28,10 @@
 //! a valid name (nor an IP literal) is blocked with [`Rule::Invalid`]. A URL
 //! (`https://host/path`, or just `https://host/`) also matches the database's URL entries
 //! ([`Database::url_match`]); their categories are added to the host's and `matched_list`
-//! names the URL entry. A listed name also has the categories of its listed parent
-//! domains (`a.example.com` listed as `vpn` and `example.com` as `adult`: both apply).
+//! names the URL entry; paths are compared case-insensitively, with escapes of unreserved
+//! characters decoded and repeated `/` collapsed ([`crate::normalise_url_path`]). A
+//! listed name also has the categories of its listed parent domains (`a.example.com`
+//! listed as `vpn` and `example.com` as `adult`: both apply).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -538,8 +540,10 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     }
     // a URL (`http://host/…`, even with just `/`) also matches URL entries (proxy /
     // block-page use; DNS has no path)
-    let path = path.or_else(|| host_or_url.contains('/').then_some("/"));
-    if let Some(p) = path
+    let path = path
+        .or_else(|| host_or_url.contains('/').then_some("/"))
+        .map(crate::list::normalise_url_path);
+    if let Some(p) = path.as_deref()
         && let Some(u) = engine.db.url_match(&host, p)
     {
         bits.0 |= engine.table.get(u.categories.id()).0;

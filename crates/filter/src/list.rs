@@ -13,6 +13,8 @@
 //!   (it is a distinct, more specific suffix). `urls` holds `host/path` prefixes; following
 //!   squidGuard, a leading `www.` of the host is stripped (squidGuard strips it from the
 //!   request URL before matching, so a listed `www.` host could never match otherwise).
+//!   Paths are compared in the form of [`normalise_url_path`] (case, escapes of
+//!   unreserved characters, repeated `/`), the same for list entries and requests.
 //!   `usage` is a comma list of tags (`black`, `white`, aliases). In the tree, a category
 //!   "symlink" (`porn -> adult`) may be a real symlink or, as in git checkouts without
 //!   symlink support, a small regular file holding the target name; both become aliases.
@@ -230,8 +232,46 @@ pub fn parse_url_entry(text: &str, strip_www: bool) -> Result<UrlEntry, NameErro
     }
     Ok(UrlEntry {
         host,
-        path: path.to_owned(),
+        path: normalise_url_path(path).into_owned(),
     })
+}
+
+/// The form in which URL paths are compared (list entries and requests alike): ASCII
+/// lower case (as squidGuard compares them, so `/NSFW/` cannot slip past `/nsfw/`),
+/// percent-escapes of unreserved characters decoded (`%6E` is `n`; other escapes stay
+/// escaped, in lower case), and runs of `/` collapsed into one. Borrows when nothing
+/// changes.
+pub fn normalise_url_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let b = path.as_bytes();
+    let clean = !b.iter().any(|c| c.is_ascii_uppercase() || *c == b'%')
+        && !b.windows(2).any(|w| w == b"//");
+    if clean {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let hex = |i: usize| b.get(i).and_then(|h| char::from(*h).to_digit(16));
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%'
+            && let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2))
+        {
+            let d = u8::try_from(h * 16 + l).unwrap_or(0);
+            if d.is_ascii_alphanumeric() || matches!(d, b'-' | b'.' | b'_' | b'~') {
+                out.push(d.to_ascii_lowercase());
+            } else {
+                out.push(b'%');
+                out.extend(b.get(i + 1..i + 3).unwrap_or_default());
+            }
+            i += 3;
+            continue;
+        }
+        if !(c == b'/' && out.last() == Some(&b'/')) {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out.make_ascii_lowercase();
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Split on `\n`, dropping a trailing `\r`; no empty trailing line after a final newline.
@@ -445,6 +485,23 @@ mod tests {
     }
 
     #[test]
+    fn url_paths_compare_in_one_form() {
+        for (path, want) in [
+            ("/a/b?q=1", "/a/b?q=1"),
+            ("/NSFW/Pic.JPG", "/nsfw/pic.jpg"),
+            ("/%6Esfw/%7Ex", "/nsfw/~x"),
+            ("/a%2Fb/%C3%B3", "/a%2fb/%c3%b3"),
+            ("//a///b/", "/a/b/"),
+            ("/100%/%zz%4", "/100%/%zz%4"),
+        ] {
+            assert_eq!(normalise_url_path(path), want, "{path}");
+            assert_eq!(normalise_url_path(want), want, "{want} is already normal");
+        }
+        let e = parse_url_entry("WWW.Example.com//A/%42c", true).unwrap();
+        assert_eq!((e.host.as_str(), e.path.as_str()), ("example.com", "/a/bc"));
+    }
+
+    #[test]
     fn hosts() {
         let text = b"# c\n127.0.0.1 localhost\n0.0.0.0 Ads.Example.com\n127.0.0.1 a.b c.d # x\nbad line\n::1 ip6-localhost\n0.0.0.0 www.x.org\n";
         let (e, s) = collect(text, ListFormat::Hosts);
@@ -491,7 +548,7 @@ mod tests {
             out[0],
             Entry::Url(UrlEntry {
                 host: normalise_domain("example.com").unwrap(),
-                path: "/Path/to".into()
+                path: "/path/to".into() // paths compare in lower case
             })
         );
     }

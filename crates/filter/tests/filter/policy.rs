@@ -911,8 +911,17 @@ fn a_listed_subdomain_keeps_its_listed_parents_categories_and_host_url_entries_m
         e.decide(&who, "http://site.test/", ts(WED)).action,
         Action::Allow
     );
+    // paths compare without regard to case, escapes of unreserved characters or `//`
+    for url in [
+        "http://site.test/bad/x",
+        "http://site.test/BAD/x",
+        "http://site.test/%62ad/",
+        "http://site.test//bad//x",
+    ] {
+        assert_eq!(e.decide(&who, url, ts(WED)).action, Action::Block, "{url}");
+    }
     assert_eq!(
-        e.decide(&who, "http://site.test/bad/x", ts(WED)).action,
-        Action::Block
+        e.decide(&who, "http://site.test/b%2Fad/", ts(WED)).action,
+        Action::Allow
     );
 }
