@@ -25,7 +25,8 @@
 //!
 //! Outside term dates a policy with `outside_term` is replaced by the named policy. An
 //! identity whose group has no policy gets the set's fallback policy. A host that is not
-//! a valid name (nor an IP literal) is blocked with [`Rule::Invalid`]. A URL
+//! a valid name (nor an IP literal) is blocked with [`Rule::Invalid`]; an IP address is
+//! looked up under its reverse-DNS name ([`crate::ip_entry_name`]), as lists store it. A URL
 //! (`https://host/path`, or just `https://host/`) also matches the database's URL entries
 //! ([`Database::url_match`]); their categories are added to the host's and `matched_list`
 //! names the URL entry; paths are compared case-insensitively, with escapes of unreserved
@@ -510,7 +511,11 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     let (raw, path) = split_url(host_or_url);
     let host: String = match normalise_domain(raw) {
         Ok(d) => d.into_string(),
-        Err(_) if is_ip_literal(raw) => raw.to_ascii_lowercase(),
+        // an IP address is looked up under its reverse-DNS name, as lists store it
+        Err(_) if is_ip_literal(raw) => match crate::list::ip_entry_name(raw) {
+            Some(d) => d.into_string(),
+            None => raw.to_ascii_lowercase(),
+        },
         Err(_) => {
             return Decision {
                 action: Action::Block,

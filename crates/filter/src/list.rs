@@ -2,8 +2,8 @@
 //!
 //! Every reader yields normalised [`Entry`] values to a sink and returns [`ListStats`]:
 //! counts of entries, skipped lines (comments, blank lines, unsupported syntax), IP
-//! literals, and invalid lines with file name and 1-based line number. A bad line is never
-//! fatal; only I/O errors are.
+//! addresses (stored under their reverse-DNS names, [`ip_entry_name`]), and invalid lines
+//! with file name and 1-based line number. A bad line is never fatal; only I/O errors are.
 //!
 //! Formats ([`ListFormat`]) and what they mean:
 //!
@@ -90,7 +90,8 @@ pub struct ListStats {
     pub urls: usize,
     /// Comments, blank lines, unsupported syntax, local names.
     pub skipped: usize,
-    /// IP literals (not stored).
+    /// IP addresses among the entries (stored under their reverse-DNS names, see
+    /// [`ip_entry_name`]; also counted in `domains` or `urls`).
     pub ip_literals: usize,
     /// Invalid lines (all counted).
     pub invalid: usize,
@@ -124,12 +125,8 @@ impl ListStats {
     }
 
     fn name_error(&mut self, file: &Path, line: usize, err: NameError, text: &str) {
-        if err == NameError::IpLiteral {
-            self.ip_literals += 1;
-        } else {
-            let shown: String = text.chars().take(80).collect();
-            self.reject(file, line, format!("{err}: {shown:?}"));
-        }
+        let shown: String = text.chars().take(80).collect();
+        self.reject(file, line, format!("{err}: {shown:?}"));
     }
 }
 
@@ -171,6 +168,14 @@ pub fn parse_list(
                             stats.domains += 1;
                             sink(Entry::Domain(d));
                         }
+                        Err(NameError::IpLiteral) => match ip_entry_name(text) {
+                            Some(d) => {
+                                stats.ip_literals += 1;
+                                stats.domains += 1;
+                                sink(Entry::Domain(d));
+                            }
+                            None => stats.name_error(file, lineno, NameError::IpLiteral, text),
+                        },
                         Err(e) => stats.name_error(file, lineno, e, text),
                     }
                 }
@@ -198,6 +203,9 @@ pub fn parse_url_list(bytes: &[u8], file: &Path, sink: &mut dyn FnMut(Entry)) ->
         match parse_url_entry(line, true) {
             Ok(url) => {
                 stats.urls += 1;
+                if url_host_is_ip(line) {
+                    stats.ip_literals += 1;
+                }
                 sink(Entry::Url(url));
             }
             Err(e) => stats.name_error(file, lineno, e, line),
@@ -223,7 +231,10 @@ pub fn parse_url_entry(text: &str, strip_www: bool) -> Result<UrlEntry, NameErro
         Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     };
-    let mut host = normalise_domain(host)?;
+    let mut host = match normalise_domain(host) {
+        Err(NameError::IpLiteral) => ip_entry_name(host).ok_or(NameError::IpLiteral)?,
+        other => other?,
+    };
     if strip_www
         && let Some(rest) = host.as_str().strip_prefix("www.")
         && let Ok(d) = normalise_domain(rest)
@@ -234,6 +245,45 @@ pub fn parse_url_entry(text: &str, strip_www: bool) -> Result<UrlEntry, NameErro
         host,
         path: normalise_url_path(path).into_owned(),
     })
+}
+
+/// The name under which an IP address is listed and looked up: its reverse-DNS name
+/// (`192.0.2.1` → `1.2.0.192.in-addr.arpa`, IPv6 as nibbles under `ip6.arpa`), so lists
+/// that name IP addresses (UT1 `malware` has thousands) block requests to them, as
+/// squidGuard does. `None` when `text` is not an IP address.
+pub fn ip_entry_name(text: &str) -> Option<Domain> {
+    let t = text.trim();
+    let t = t.strip_suffix('.').unwrap_or(t);
+    let t = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(t);
+    let name = match t.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => {
+            let [x, y, z, w] = a.octets();
+            format!("{w}.{z}.{y}.{x}.in-addr.arpa")
+        }
+        std::net::IpAddr::V6(a) => {
+            let mut n = String::with_capacity(72);
+            for b in a.octets().iter().rev() {
+                n.push_str(&format!("{:x}.{:x}.", b & 15, b >> 4));
+            }
+            n.push_str("ip6.arpa");
+            n
+        }
+    };
+    normalise_domain(&name).ok()
+}
+
+/// Whether the host of a `host/path` URL-list line is an IP address.
+fn url_host_is_ip(line: &str) -> bool {
+    let t = line.trim();
+    let t = t
+        .strip_prefix("http://")
+        .or_else(|| t.strip_prefix("https://"))
+        .unwrap_or(t);
+    let host = t.split('/').next().unwrap_or(t);
+    is_ip_literal(host) || host.rsplit_once(':').is_some_and(|(h, _)| is_ip_literal(h))
 }
 
 /// The form in which URL paths are compared (list entries and requests alike): ASCII
@@ -485,6 +535,22 @@ mod tests {
     }
 
     #[test]
+    fn ip_addresses_are_listed_under_their_reverse_dns_names() {
+        for (ip, name) in [
+            ("192.0.2.1", Some("1.2.0.192.in-addr.arpa")),
+            (" 10.0.0.255. ", Some("255.0.0.10.in-addr.arpa")),
+            (
+                "[2001:db8::1]",
+                Some("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"),
+            ),
+            ("example.com", None),
+            ("1.2.3", None),
+        ] {
+            assert_eq!(ip_entry_name(ip).as_ref().map(Domain::as_str), name, "{ip}");
+        }
+    }
+
+    #[test]
     fn url_paths_compare_in_one_form() {
         for (path, want) in [
             ("/a/b?q=1", "/a/b?q=1"),
@@ -517,8 +583,9 @@ mod tests {
             b"example.com\r\n1.2.3.4\n\n*.w.net\nbad..name\n",
             ListFormat::Domains,
         );
-        assert_eq!(names(&e), ["example.com", "w.net"]);
+        assert_eq!(names(&e), ["example.com", "4.3.2.1.in-addr.arpa", "w.net"]);
         assert_eq!(s.ip_literals, 1);
+        assert_eq!(s.domains, 3);
         assert_eq!(s.invalid, 1);
         assert_eq!(s.invalid_lines[0].line, 5);
         assert_eq!(s.lines, 5);
@@ -542,8 +609,15 @@ mod tests {
             Path::new("u"),
             &mut |e| out.push(e),
         );
-        assert_eq!(s.urls, 2);
+        assert_eq!(s.urls, 3);
         assert_eq!(s.ip_literals, 1);
+        assert_eq!(
+            out[2],
+            Entry::Url(UrlEntry {
+                host: normalise_domain("4.3.2.1.in-addr.arpa").unwrap(),
+                path: "/x".into()
+            })
+        );
         assert_eq!(
             out[0],
             Entry::Url(UrlEntry {

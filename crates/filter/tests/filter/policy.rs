@@ -878,7 +878,11 @@ fn a_listed_subdomain_keeps_its_listed_parents_categories_and_host_url_entries_m
     let db = db_of(&[
         ("adult/domains", "parent.test\n"),
         ("vpn/domains", "sub.parent.test\n"),
-        ("malware/urls", "whole.test/\nsite.test/bad/\n"),
+        (
+            "malware/urls",
+            "whole.test/\nsite.test/bad/\n198.51.100.1/evil\n",
+        ),
+        ("malware/domains", "192.0.2.7\n"),
     ]);
     let mut cfg = EngineConfig::uk_default().unwrap();
     cfg.policies = PolicySet::from_toml(
@@ -924,4 +928,14 @@ fn a_listed_subdomain_keeps_its_listed_parents_categories_and_host_url_entries_m
         e.decide(&who, "http://site.test/b%2Fad/", ts(WED)).action,
         Action::Allow
     );
+    // IP addresses in lists block requests to them
+    for (url, action) in [
+        ("http://192.0.2.7/x", Action::Block),
+        ("192.0.2.7", Action::Block),
+        ("http://192.0.2.8/x", Action::Allow),
+        ("http://198.51.100.1:8080/evil/x", Action::Block),
+        ("http://198.51.100.1/good", Action::Allow),
+    ] {
+        assert_eq!(e.decide(&who, url, ts(WED)).action, action, "{url}");
+    }
 }
