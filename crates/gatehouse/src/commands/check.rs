@@ -288,7 +288,11 @@ async fn resolve(config: &Config, args: &CheckArgs, filter: &Filter, name: &str)
         };
     }
     if !has_installation(config) {
-        filter.group(name)?;
+        bail!(
+            "unknown group {name:?}; the groups are: {} (a username needs an installation, \
+             --data DIR, or a users file, --users FILE)",
+            filter.groups.join(", ")
+        );
     }
     let app = open_existing(config).await?;
     match installation_user(&app, name).await? {
