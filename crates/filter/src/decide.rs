@@ -529,18 +529,30 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     let hit = engine.db.lookup(&host);
     let mut listed: Option<String> = hit.as_ref().map(|m| m.name().to_owned());
     let mut bits = CategoryBits::EMPTY;
+    // the listed names (as offsets into `host`, most specific first) and their categories
+    let mut names = [(0usize, CategoryBits::EMPTY); 8];
+    let mut named = 0;
     if let Some(m) = hit {
         bits = engine.table.get(m.set_id());
+        let mut start = host.len().saturating_sub(m.name().len());
+        if let Some(slot) = names.get_mut(named) {
+            *slot = (start, bits);
+            named += 1;
+        }
         // a listed name keeps the categories of its listed parent domains (`a.example.com`
         // in one list, `example.com` in another)
-        let mut start = host.len().saturating_sub(m.name().len());
         while let Some(dot) = host.get(start..).and_then(|s| s.find('.')) {
             start += dot + 1;
             let Some(parent) = host.get(start..).and_then(|s| engine.db.lookup(s)) else {
                 break;
             };
-            bits.0 |= engine.table.get(parent.set_id()).0;
+            let more = engine.table.get(parent.set_id());
+            bits.0 |= more.0;
             start = host.len().saturating_sub(parent.name().len());
+            if let Some(slot) = names.get_mut(named) {
+                *slot = (start, more);
+                named += 1;
+            }
         }
     }
     // a URL (`http://host/…`, even with just `/`) also matches URL entries (proxy /
@@ -548,12 +560,28 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     let path = path
         .or_else(|| host_or_url.contains('/').then_some("/"))
         .map(crate::list::normalise_url_path);
+    let mut url_bits = CategoryBits::EMPTY;
     if let Some(p) = path.as_deref()
         && let Some(u) = engine.db.url_match(&host, p)
     {
-        bits.0 |= engine.table.get(u.categories.id()).0;
+        url_bits = engine.table.get(u.categories.id());
+        bits.0 |= url_bits.0;
         listed = Some(format!("{}{}", u.host, u.path));
     }
+    // the listed entry that put the host in category `c`: the URL entry, else the most
+    // specific listed name
+    let listed_for = |c: GhCategoryId| -> Option<String> {
+        if url_bits.contains(c) {
+            return listed.clone();
+        }
+        names
+            .iter()
+            .take(named)
+            .find(|(_, b)| b.contains(c))
+            .and_then(|(start, _)| host.get(*start..))
+            .map(str::to_owned)
+            .or_else(|| listed.clone())
+    };
     let first_cat = bits.first().and_then(|c| engine.name(c));
     let make = |action, category, rule, matched_list| Decision {
         action,
@@ -570,7 +598,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
             Action::Block,
             Some(name.clone()),
             Rule::LockedList { category: name },
-            listed,
+            listed_for(c),
         );
     }
 
@@ -732,7 +760,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
                     category,
                     schedule,
                 },
-                listed,
+                listed_for(c),
             );
         }
     }

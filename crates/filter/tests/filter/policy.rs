@@ -901,7 +901,19 @@ fn a_listed_subdomain_keeps_its_listed_parents_categories_and_host_url_entries_m
         let d = e.decide(&who, host, ts(WED));
         assert_eq!(d.action, Action::Block, "{host}: {d:?}");
         assert_eq!(d.category.as_deref(), Some("pornography"), "{host}");
+        // the entry named is the one that put the host in the deciding category
+        assert_eq!(d.matched_list.as_deref(), Some("parent.test"), "{host}");
     }
+    let mut vpn = cfg.clone();
+    vpn.policies = PolicySet::from_toml(
+        "fallback = \"p\"\n[policy.p]\ndefault = \"allow\"\nsafe_search = \"off\"\n\
+         [policy.p.categories]\ncircumvention = \"block\"\n",
+    )
+    .unwrap();
+    let e2 = Engine::new(e.database().clone(), &vpn).unwrap();
+    let d = e2.decide(&who, "a.sub.parent.test", ts(WED));
+    assert_eq!(d.rule.to_string(), "policy:p/circumvention", "{d:?}");
+    assert_eq!(d.matched_list.as_deref(), Some("sub.parent.test"));
     // a URL entry of a whole host (`host/`) matches every URL of that host, not the name
     for url in [
         "http://whole.test/",
