@@ -9,6 +9,7 @@ pub mod audit;
 pub mod chain;
 pub mod clock;
 pub mod error;
+pub mod filtering;
 pub mod import;
 pub mod password;
 pub mod people;

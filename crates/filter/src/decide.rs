@@ -25,9 +25,14 @@
 //!
 //! Outside term dates a policy with `outside_term` is replaced by the named policy. An
 //! identity whose group has no policy gets the set's fallback policy. A host that is not
-//! a valid name (nor an IP literal) is blocked with [`Rule::Invalid`]. A URL with a path
-//! (`https://host/path`) also matches the database's URL entries ([`Database::url_match`]);
-//! their categories are added to the host's and `matched_list` names the URL entry.
+//! a valid name (nor an IP literal) is blocked with [`Rule::Invalid`]; an IP address is
+//! looked up under its reverse-DNS name ([`crate::ip_entry_name`]), as lists store it. A URL
+//! (`https://host/path`, or just `https://host/`) also matches the database's URL entries
+//! ([`Database::url_match`]); their categories are added to the host's and `matched_list`
+//! names the URL entry; paths are compared case-insensitively, with escapes of unreserved
+//! characters decoded and repeated `/` collapsed ([`crate::normalise_url_path`]). A
+//! listed name also has the categories of its listed parent domains (`a.example.com`
+//! listed as `vpn` and `example.com` as `adult`: both apply).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -506,7 +511,11 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     let (raw, path) = split_url(host_or_url);
     let host: String = match normalise_domain(raw) {
         Ok(d) => d.into_string(),
-        Err(_) if is_ip_literal(raw) => raw.to_ascii_lowercase(),
+        // an IP address is looked up under its reverse-DNS name, as lists store it
+        Err(_) if is_ip_literal(raw) => match crate::list::ip_entry_name(raw) {
+            Some(d) => d.into_string(),
+            None => raw.to_ascii_lowercase(),
+        },
         Err(_) => {
             return Decision {
                 action: Action::Block,
@@ -519,16 +528,60 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     };
     let hit = engine.db.lookup(&host);
     let mut listed: Option<String> = hit.as_ref().map(|m| m.name().to_owned());
-    let mut bits = hit
-        .map(|m| engine.table.get(m.set_id()))
-        .unwrap_or(CategoryBits::EMPTY);
-    // a URL with a path also matches URL entries (proxy / block-page use; DNS has no path)
-    if let Some(p) = path
+    let mut bits = CategoryBits::EMPTY;
+    // the listed names (as offsets into `host`, most specific first) and their categories
+    let mut names = [(0usize, CategoryBits::EMPTY); 8];
+    let mut named = 0;
+    if let Some(m) = hit {
+        bits = engine.table.get(m.set_id());
+        let mut start = host.len().saturating_sub(m.name().len());
+        if let Some(slot) = names.get_mut(named) {
+            *slot = (start, bits);
+            named += 1;
+        }
+        // a listed name keeps the categories of its listed parent domains (`a.example.com`
+        // in one list, `example.com` in another)
+        while let Some(dot) = host.get(start..).and_then(|s| s.find('.')) {
+            start += dot + 1;
+            let Some(parent) = host.get(start..).and_then(|s| engine.db.lookup(s)) else {
+                break;
+            };
+            let more = engine.table.get(parent.set_id());
+            bits.0 |= more.0;
+            start = host.len().saturating_sub(parent.name().len());
+            if let Some(slot) = names.get_mut(named) {
+                *slot = (start, more);
+                named += 1;
+            }
+        }
+    }
+    // a URL (`http://host/…`, even with just `/`) also matches URL entries (proxy /
+    // block-page use; DNS has no path)
+    let path = path
+        .or_else(|| host_or_url.contains('/').then_some("/"))
+        .map(crate::list::normalise_url_path);
+    let mut url_bits = CategoryBits::EMPTY;
+    if let Some(p) = path.as_deref()
         && let Some(u) = engine.db.url_match(&host, p)
     {
-        bits.0 |= engine.table.get(u.categories.id()).0;
+        url_bits = engine.table.get(u.categories.id());
+        bits.0 |= url_bits.0;
         listed = Some(format!("{}{}", u.host, u.path));
     }
+    // the listed entry that put the host in category `c`: the URL entry, else the most
+    // specific listed name
+    let listed_for = |c: GhCategoryId| -> Option<String> {
+        if url_bits.contains(c) {
+            return listed.clone();
+        }
+        names
+            .iter()
+            .take(named)
+            .find(|(_, b)| b.contains(c))
+            .and_then(|(start, _)| host.get(*start..))
+            .map(str::to_owned)
+            .or_else(|| listed.clone())
+    };
     let first_cat = bits.first().and_then(|c| engine.name(c));
     let make = |action, category, rule, matched_list| Decision {
         action,
@@ -545,7 +598,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
             Action::Block,
             Some(name.clone()),
             Rule::LockedList { category: name },
-            listed,
+            listed_for(c),
         );
     }
 
@@ -707,7 +760,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
                     category,
                     schedule,
                 },
-                listed,
+                listed_for(c),
             );
         }
     }

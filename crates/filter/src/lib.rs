@@ -137,7 +137,7 @@ pub use db::{
 };
 pub use decide::{Decision, Engine, EngineConfig, EngineHandle, Identity, Rule, decide, split_url};
 pub use error::{DbError, Error, Result};
-pub use list::{Entry, ListFormat, ListStats, UrlEntry};
+pub use list::{Entry, ListFormat, ListStats, UrlEntry, ip_entry_name, normalise_url_path};
 pub use name::{Domain, MAX_LABEL_LEN, MAX_NAME_LEN, NameError, is_ip_literal, normalise_domain};
 pub use policy::{
     Action, Days, Override, OverrideTarget, Policy, PolicySet, SafeSearchLevel, ScheduleRule,

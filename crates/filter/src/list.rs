@@ -2,8 +2,8 @@
 //!
 //! Every reader yields normalised [`Entry`] values to a sink and returns [`ListStats`]:
 //! counts of entries, skipped lines (comments, blank lines, unsupported syntax), IP
-//! literals, and invalid lines with file name and 1-based line number. A bad line is never
-//! fatal; only I/O errors are.
+//! addresses (stored under their reverse-DNS names, [`ip_entry_name`]), and invalid lines
+//! with file name and 1-based line number. A bad line is never fatal; only I/O errors are.
 //!
 //! Formats ([`ListFormat`]) and what they mean:
 //!
@@ -13,6 +13,8 @@
 //!   (it is a distinct, more specific suffix). `urls` holds `host/path` prefixes; following
 //!   squidGuard, a leading `www.` of the host is stripped (squidGuard strips it from the
 //!   request URL before matching, so a listed `www.` host could never match otherwise).
+//!   Paths are compared in the form of [`normalise_url_path`] (case, escapes of
+//!   unreserved characters, repeated `/`), the same for list entries and requests.
 //!   `usage` is a comma list of tags (`black`, `white`, aliases). In the tree, a category
 //!   "symlink" (`porn -> adult`) may be a real symlink or, as in git checkouts without
 //!   symlink support, a small regular file holding the target name; both become aliases.
@@ -192,7 +194,8 @@ pub struct ListStats {
     pub urls: usize,
     /// Comments, blank lines, unsupported syntax, local names.
     pub skipped: usize,
-    /// IP literals (not stored).
+    /// IP addresses among the entries (stored under their reverse-DNS names, see
+    /// [`ip_entry_name`]; also counted in `domains` or `urls`).
     pub ip_literals: usize,
     /// Invalid lines (all counted).
     pub invalid: usize,
@@ -226,12 +229,8 @@ impl ListStats {
     }
 
     fn name_error(&mut self, file: &Path, line: usize, err: NameError, text: &str) {
-        if err == NameError::IpLiteral {
-            self.ip_literals += 1;
-        } else {
-            let shown: String = text.chars().take(80).collect();
-            self.reject(file, line, format!("{err}: {shown:?}"));
-        }
+        let shown: String = text.chars().take(80).collect();
+        self.reject(file, line, format!("{err}: {shown:?}"));
     }
 }
 
@@ -273,6 +272,14 @@ pub fn parse_list(
                             stats.domains += 1;
                             sink(Entry::Domain(d));
                         }
+                        Err(NameError::IpLiteral) => match ip_entry_name(text) {
+                            Some(d) => {
+                                stats.ip_literals += 1;
+                                stats.domains += 1;
+                                sink(Entry::Domain(d));
+                            }
+                            None => stats.name_error(file, lineno, NameError::IpLiteral, text),
+                        },
                         Err(e) => stats.name_error(file, lineno, e, text),
                     }
                 }
@@ -300,6 +307,9 @@ pub fn parse_url_list(bytes: &[u8], file: &Path, sink: &mut dyn FnMut(Entry)) ->
         match parse_url_entry(line, true) {
             Ok(url) => {
                 stats.urls += 1;
+                if url_host_is_ip(line) {
+                    stats.ip_literals += 1;
+                }
                 sink(Entry::Url(url));
             }
             Err(e) => stats.name_error(file, lineno, e, line),
@@ -325,7 +335,10 @@ pub fn parse_url_entry(text: &str, strip_www: bool) -> Result<UrlEntry, NameErro
         Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     };
-    let mut host = normalise_domain(host)?;
+    let mut host = match normalise_domain(host) {
+        Err(NameError::IpLiteral) => ip_entry_name(host).ok_or(NameError::IpLiteral)?,
+        other => other?,
+    };
     if strip_www
         && let Some(rest) = host.as_str().strip_prefix("www.")
         && let Ok(d) = normalise_domain(rest)
@@ -334,8 +347,85 @@ pub fn parse_url_entry(text: &str, strip_www: bool) -> Result<UrlEntry, NameErro
     }
     Ok(UrlEntry {
         host,
-        path: path.to_owned(),
+        path: normalise_url_path(path).into_owned(),
     })
+}
+
+/// The name under which an IP address is listed and looked up: its reverse-DNS name
+/// (`192.0.2.1` → `1.2.0.192.in-addr.arpa`, IPv6 as nibbles under `ip6.arpa`), so lists
+/// that name IP addresses (UT1 `malware` has thousands) block requests to them, as
+/// squidGuard does. `None` when `text` is not an IP address.
+pub fn ip_entry_name(text: &str) -> Option<Domain> {
+    let t = text.trim();
+    let t = t.strip_suffix('.').unwrap_or(t);
+    let t = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(t);
+    let name = match t.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => {
+            let [x, y, z, w] = a.octets();
+            format!("{w}.{z}.{y}.{x}.in-addr.arpa")
+        }
+        std::net::IpAddr::V6(a) => {
+            let mut n = String::with_capacity(72);
+            for b in a.octets().iter().rev() {
+                n.push_str(&format!("{:x}.{:x}.", b & 15, b >> 4));
+            }
+            n.push_str("ip6.arpa");
+            n
+        }
+    };
+    normalise_domain(&name).ok()
+}
+
+/// Whether the host of a `host/path` URL-list line is an IP address.
+fn url_host_is_ip(line: &str) -> bool {
+    let t = line.trim();
+    let t = t
+        .strip_prefix("http://")
+        .or_else(|| t.strip_prefix("https://"))
+        .unwrap_or(t);
+    let host = t.split('/').next().unwrap_or(t);
+    is_ip_literal(host) || host.rsplit_once(':').is_some_and(|(h, _)| is_ip_literal(h))
+}
+
+/// The form in which URL paths are compared (list entries and requests alike): ASCII
+/// lower case (as squidGuard compares them, so `/NSFW/` cannot slip past `/nsfw/`),
+/// percent-escapes of unreserved characters decoded (`%6E` is `n`; other escapes stay
+/// escaped, in lower case), and runs of `/` collapsed into one. Borrows when nothing
+/// changes.
+pub fn normalise_url_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let b = path.as_bytes();
+    let clean = !b.iter().any(|c| c.is_ascii_uppercase() || *c == b'%')
+        && !b.windows(2).any(|w| w == b"//");
+    if clean {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let hex = |i: usize| b.get(i).and_then(|h| char::from(*h).to_digit(16));
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%'
+            && let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2))
+        {
+            let d = u8::try_from(h * 16 + l).unwrap_or(0);
+            if d.is_ascii_alphanumeric() || matches!(d, b'-' | b'.' | b'_' | b'~') {
+                out.push(d.to_ascii_lowercase());
+            } else {
+                out.push(b'%');
+                out.extend(b.get(i + 1..i + 3).unwrap_or_default());
+            }
+            i += 3;
+            continue;
+        }
+        if !(c == b'/' && out.last() == Some(&b'/')) {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out.make_ascii_lowercase();
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Split on `\n`, dropping a trailing `\r`; no empty trailing line after a final newline.
@@ -546,6 +636,39 @@ mod tests {
     }
 
     #[test]
+    fn ip_addresses_are_listed_under_their_reverse_dns_names() {
+        for (ip, name) in [
+            ("192.0.2.1", Some("1.2.0.192.in-addr.arpa")),
+            (" 10.0.0.255. ", Some("255.0.0.10.in-addr.arpa")),
+            (
+                "[2001:db8::1]",
+                Some("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"),
+            ),
+            ("example.com", None),
+            ("1.2.3", None),
+        ] {
+            assert_eq!(ip_entry_name(ip).as_ref().map(Domain::as_str), name, "{ip}");
+        }
+    }
+
+    #[test]
+    fn url_paths_compare_in_one_form() {
+        for (path, want) in [
+            ("/a/b?q=1", "/a/b?q=1"),
+            ("/NSFW/Pic.JPG", "/nsfw/pic.jpg"),
+            ("/%6Esfw/%7Ex", "/nsfw/~x"),
+            ("/a%2Fb/%C3%B3", "/a%2fb/%c3%b3"),
+            ("//a///b/", "/a/b/"),
+            ("/100%/%zz%4", "/100%/%zz%4"),
+        ] {
+            assert_eq!(normalise_url_path(path), want, "{path}");
+            assert_eq!(normalise_url_path(want), want, "{want} is already normal");
+        }
+        let e = parse_url_entry("WWW.Example.com//A/%42c", true).unwrap();
+        assert_eq!((e.host.as_str(), e.path.as_str()), ("example.com", "/a/bc"));
+    }
+
+    #[test]
     fn hosts() {
         let text = b"# c\n127.0.0.1 localhost\n0.0.0.0 Ads.Example.com\n127.0.0.1 a.b c.d # x\nbad line\n::1 ip6-localhost\n0.0.0.0 www.x.org\n";
         let (e, s) = collect(text, ListFormat::Hosts);
@@ -561,8 +684,9 @@ mod tests {
             b"example.com\r\n1.2.3.4\n\n*.w.net\nbad..name\n",
             ListFormat::Domains,
         );
-        assert_eq!(names(&e), ["example.com", "w.net"]);
+        assert_eq!(names(&e), ["example.com", "4.3.2.1.in-addr.arpa", "w.net"]);
         assert_eq!(s.ip_literals, 1);
+        assert_eq!(s.domains, 3);
         assert_eq!(s.invalid, 1);
         assert_eq!(s.invalid_lines[0].line, 5);
         assert_eq!(s.lines, 5);
@@ -586,13 +710,20 @@ mod tests {
             Path::new("u"),
             &mut |e| out.push(e),
         );
-        assert_eq!(s.urls, 2);
+        assert_eq!(s.urls, 3);
         assert_eq!(s.ip_literals, 1);
+        assert_eq!(
+            out[2],
+            Entry::Url(UrlEntry {
+                host: normalise_domain("4.3.2.1.in-addr.arpa").unwrap(),
+                path: "/x".into()
+            })
+        );
         assert_eq!(
             out[0],
             Entry::Url(UrlEntry {
                 host: normalise_domain("example.com").unwrap(),
-                path: "/Path/to".into()
+                path: "/path/to".into() // paths compare in lower case
             })
         );
     }

@@ -341,29 +341,43 @@ pub struct ListsCompile {
 pub const CHECK_HELP: &str = "\
 Examples:
   gatehouse check bet365.com --as ks2
+  gatehouse check bet365.com --as j.smith            (a username on this installation)
   gatehouse check https://example.com/page --as ks3_4 --at '2026-01-05 12:30' --json
-  gatehouse check --batch --lists current.gdb --as-default unidentified
+  gatehouse check bet365.com --as ks2 --lists current.gdb --policies policies.toml
+  gatehouse check --batch --lists current.gdb --users users.txt
 
---as takes a group (policy) name: eyfs_ks1, ks2, ks3_4, sixth_form, staff, guests,
-unidentified. Resolving a username to its group is a later step.
+--as takes a group (policy) name, e.g. eyfs_ks1, ks2, ks3_4, sixth_form, staff, guests,
+unidentified, or a username. Group names win. A username is looked up in --users FILE
+when given, else in the installation's accounts: the account's person gives the group
+(pupils by year group: Nursery to Year 2 eyfs_ks1, Years 3-6 ks2, Years 7-11 ks3_4,
+Years 12-13 sixth_form; staff staff; parents, visitors, governors and volunteers
+guests; anyone else the policies' fallback). The output says which was used.
+
+--users FILE: one `username group` per line; `#` starts a comment.
+
+Policies: --policies FILE, else the installation's [filter] policies file, else the
+shipped defaults. The installation's [filter] allow and deny lists (one host name per
+line) apply too.
 
 --at takes an RFC 3339 instant (2026-01-05T12:30:00Z) or a local time
 \"YYYY-MM-DD HH:MM\" in the school's time zone; default now.
 
 Batch mode (--batch) is a squid url_rewrite_program (or url_rewrite helper) speaking
 squid's helper protocol. squid.conf:
-  url_rewrite_program /usr/bin/gatehouse check --batch --lists /var/lib/gatehouse/lists/current.gdb
+  url_rewrite_program /usr/bin/gatehouse --data /var/lib/gatehouse check --batch
   url_rewrite_children 5 concurrency=0
   url_rewrite_extras \"%>a/%>A %un %>rm\"
 Each input line is `URL ip/fqdn user method [kv-pairs]` (with concurrency > 0, a
-numeric channel ID first, echoed back). One answer per line, flushed at once:
+numeric channel ID first, echoed back). One answer per line, in order; answers are
+written as soon as no further request is waiting, so squid never waits for one:
   OK                      allowed (or logged): leave the request alone
   OK status=302 url=\"http://block.gatehouse.invalid/?category=C&host=H\"
                           blocked: redirect to the block page (warned requests get
                           &action=warn for the \"continue anyway\" page)
   BH message=\"…\"        the line could not be read (the helper keeps running)
-The user field picks the policy: a user named like a group (e.g. ks3_4) gets that
-group's policy; `-` or any other user gets --as-default (default unidentified).";
+The user field picks the policy like --as: a group name, else a username (from
+--users FILE, else the installation's accounts, read once at start); `-` or an
+unknown user gets --as-default (default: the policies' fallback).";
 
 /// `gatehouse check …`
 #[derive(Debug, Args)]
@@ -375,26 +389,34 @@ pub struct CheckArgs {
         conflicts_with = "batch"
     )]
     pub target: Option<String>,
-    /// The group (policy name) asking, e.g. ks2, ks3_4, staff. (A username resolving to
-    /// its group is a later step.)
-    #[arg(long = "as", value_name = "GROUP", required_unless_present = "batch")]
-    pub group: Option<String>,
+    /// Who asks: a group (policy) name, e.g. ks2, ks3_4, staff, or a username (see below).
+    #[arg(
+        long = "as",
+        value_name = "USERNAME|GROUP",
+        required_unless_present = "batch",
+        conflicts_with = "batch"
+    )]
+    pub who: Option<String>,
     /// When: an RFC 3339 instant or a local "YYYY-MM-DD HH:MM" in the school's time zone
     /// (default now).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// The compiled lists (default: <data>/lists/current.gdb).
+    /// The compiled lists (default: the installation's, <data>/lists/current.gdb).
     #[arg(long, value_name = "FILE")]
     pub lists: Option<PathBuf>,
+    /// The policies (TOML; default: the installation's [filter] policies, else the
+    /// shipped defaults).
+    #[arg(long, value_name = "FILE")]
+    pub policies: Option<PathBuf>,
+    /// Usernames and their groups, one `username group` per line, instead of the
+    /// installation's accounts.
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
     /// Answer squid helper lines from standard input (see below).
-    #[arg(long, requires = "lists")]
+    #[arg(long)]
     pub batch: bool,
-    /// In batch mode: the group of users that are not named like a group.
-    #[arg(
-        long,
-        value_name = "GROUP",
-        default_value = "unidentified",
-        requires = "batch"
-    )]
-    pub as_default: String,
+    /// In batch mode: the group of unknown users and of `-` (default: the policies'
+    /// fallback).
+    #[arg(long, value_name = "GROUP", requires = "batch")]
+    pub as_default: Option<String>,
 }

@@ -850,3 +850,104 @@ fn url_entries_match_when_a_path_is_given() {
         assert_eq!(d.rule.to_string(), "default:ks2", "{other}");
     }
 }
+
+/// A tree of `category/file` → lines compiled into a database.
+fn db_of(files: &[(&str, &str)]) -> Arc<Database> {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join("tree").join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let out = dir.path().join("t.ghf");
+    compile(
+        &[Source::Ut1Tree {
+            path: dir.path().join("tree"),
+            prefix: String::new(),
+        }],
+        &CompileOptions { created_unix: 1 },
+        &out,
+        &mut |_| {},
+    )
+    .unwrap();
+    Arc::new(Database::from_bytes(std::fs::read(&out).unwrap()).unwrap())
+}
+
+#[test]
+fn a_listed_subdomain_keeps_its_listed_parents_categories_and_host_url_entries_match() {
+    let db = db_of(&[
+        ("adult/domains", "parent.test\n"),
+        ("vpn/domains", "sub.parent.test\n"),
+        (
+            "malware/urls",
+            "whole.test/\nsite.test/bad/\n198.51.100.1/evil\n",
+        ),
+        ("malware/domains", "192.0.2.7\n"),
+    ]);
+    let mut cfg = EngineConfig::uk_default().unwrap();
+    cfg.policies = PolicySet::from_toml(
+        "fallback = \"p\"\n[policy.p]\ndefault = \"allow\"\nsafe_search = \"off\"\n\
+         [policy.p.categories]\npornography = \"block\"\nmalware = \"block\"\n",
+    )
+    .unwrap();
+    let e = Engine::new(db, &cfg).unwrap();
+    let who = Identity::group("p");
+    for host in [
+        "parent.test",
+        "sub.parent.test",
+        "a.sub.parent.test",
+        "x.parent.test",
+    ] {
+        let d = e.decide(&who, host, ts(WED));
+        assert_eq!(d.action, Action::Block, "{host}: {d:?}");
+        assert_eq!(d.category.as_deref(), Some("pornography"), "{host}");
+        // the entry named is the one that put the host in the deciding category
+        assert_eq!(d.matched_list.as_deref(), Some("parent.test"), "{host}");
+    }
+    let mut vpn = cfg.clone();
+    vpn.policies = PolicySet::from_toml(
+        "fallback = \"p\"\n[policy.p]\ndefault = \"allow\"\nsafe_search = \"off\"\n\
+         [policy.p.categories]\ncircumvention = \"block\"\n",
+    )
+    .unwrap();
+    let e2 = Engine::new(e.database().clone(), &vpn).unwrap();
+    let d = e2.decide(&who, "a.sub.parent.test", ts(WED));
+    assert_eq!(d.rule.to_string(), "policy:p/circumvention", "{d:?}");
+    assert_eq!(d.matched_list.as_deref(), Some("sub.parent.test"));
+    // a URL entry of a whole host (`host/`) matches every URL of that host, not the name
+    for url in [
+        "http://whole.test/",
+        "http://whole.test/a?b",
+        "https://whole.test",
+    ] {
+        assert_eq!(e.decide(&who, url, ts(WED)).action, Action::Block, "{url}");
+    }
+    assert_eq!(e.decide(&who, "whole.test", ts(WED)).action, Action::Allow);
+    assert_eq!(
+        e.decide(&who, "http://site.test/", ts(WED)).action,
+        Action::Allow
+    );
+    // paths compare without regard to case, escapes of unreserved characters or `//`
+    for url in [
+        "http://site.test/bad/x",
+        "http://site.test/BAD/x",
+        "http://site.test/%62ad/",
+        "http://site.test//bad//x",
+    ] {
+        assert_eq!(e.decide(&who, url, ts(WED)).action, Action::Block, "{url}");
+    }
+    assert_eq!(
+        e.decide(&who, "http://site.test/b%2Fad/", ts(WED)).action,
+        Action::Allow
+    );
+    // IP addresses in lists block requests to them
+    for (url, action) in [
+        ("http://192.0.2.7/x", Action::Block),
+        ("192.0.2.7", Action::Block),
+        ("http://192.0.2.8/x", Action::Allow),
+        ("http://198.51.100.1:8080/evil/x", Action::Block),
+        ("http://198.51.100.1/good", Action::Allow),
+    ] {
+        assert_eq!(e.decide(&who, url, ts(WED)).action, action, "{url}");
+    }
+}

@@ -1,16 +1,25 @@
 //! `gatehouse check`: ask the web filter's engine (`gatehouse-filter`) what happens to a
-//! host or URL for a group at a time, with the rule that decided it, and answer squid's
-//! `url_rewrite_program` helper protocol in batch mode.
+//! host or URL for a group or user at a time, with the rule that decided it, and answer
+//! squid's `url_rewrite_program` helper protocol in batch mode.
+//!
+//! Who asks is a group (policy) name or a username. Usernames resolve through a users
+//! file (`--users`, lines `username group`) or the installation's accounts: account →
+//! person → [`gatehouse_domain::filtering::filter_group`].
 
-use super::{say, say_json};
+use super::{open_existing, say, say_json};
 use crate::cli::CheckArgs;
 use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
-use gatehouse_filter::{Action, Database, Decision, Engine, EngineConfig, Identity};
+use gatehouse_domain::filtering::filter_group;
+use gatehouse_filter::{
+    Action, Database, Decision, Engine, EngineConfig, Identity, PolicySet, SchoolLists,
+};
+use gatehouse_service::Gatehouse;
+use gatehouse_store::PeopleFilter;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,18 +27,21 @@ use std::sync::Arc;
 /// Where blocked requests are redirected in batch mode.
 const BLOCK_PAGE: &str = "http://block.gatehouse.invalid/";
 
+/// Buffer size of batch mode's input and output.
+const BATCH_BUFFER: usize = 64 * 1024;
+
 /// The filter engine over a compiled database, with the names of its policies.
 struct Filter {
     engine: Engine,
     groups: Vec<String>,
+    fallback: String,
     timezone: TimeZone,
 }
 
 impl Filter {
-    fn open(path: &Path) -> Result<Filter> {
+    fn open(path: &Path, config: EngineConfig) -> Result<Filter> {
         let db = Database::open(path)
             .with_context(|| format!("opening the compiled lists {}", path.display()))?;
-        let config = EngineConfig::uk_default().context("loading the default policies")?;
         let engine = Engine::new(Arc::new(db), &config).context("building the filter")?;
         Ok(Filter {
             engine,
@@ -39,18 +51,32 @@ impl Filter {
                 .iter()
                 .map(|p| p.name.clone())
                 .collect(),
+            fallback: config.policies.fallback.clone(),
             timezone: config.policies.timezone.clone(),
         })
     }
 
+    fn is_group(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| g == name)
+    }
+
     fn group<'a>(&self, name: &'a str) -> Result<&'a str> {
-        if self.groups.iter().any(|g| g == name) {
+        if self.is_group(name) {
             Ok(name)
         } else {
             bail!(
                 "unknown group {name:?}; the groups are: {}",
                 self.groups.join(", ")
             )
+        }
+    }
+
+    /// `group` if the policies have it, else the fallback (what the engine applies).
+    fn effective<'a>(&'a self, group: &'a str) -> &'a str {
+        if self.is_group(group) {
+            group
+        } else {
+            &self.fallback
         }
     }
 }
@@ -68,6 +94,221 @@ fn lists_path(config: &Config, lists: Option<&PathBuf>) -> Result<PathBuf> {
         );
     }
     Ok(p)
+}
+
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading the {what} {}", path.display()))
+}
+
+/// A school list file: one host name per line (`#` comments, blank lines ignored).
+fn read_host_list(path: &Path, what: &str) -> Result<Vec<String>> {
+    let text = read_text(path, what)?;
+    let mut hosts = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or("").trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let host = gatehouse_filter::normalise_domain(entry).map_err(|e| {
+            anyhow::anyhow!(
+                "{} line {}: {entry:?} is not a host name: {e}",
+                path.display(),
+                i + 1
+            )
+        })?;
+        hosts.push(host.into_string());
+    }
+    Ok(hosts)
+}
+
+/// The engine configuration: shipped taxonomy and safe-search tables; policies from
+/// `--policies`, else the installation's `[filter] policies`, else the shipped ones; the
+/// installation's allow and deny lists.
+fn engine_config(config: &Config, policies: Option<&PathBuf>) -> Result<EngineConfig> {
+    let mut ec = EngineConfig::uk_default().context("loading the default policies")?;
+    if let Some(path) = policies.or(config.filter.policies.as_ref()) {
+        ec.policies = PolicySet::from_toml(&read_text(path, "policies")?)
+            .with_context(|| format!("reading the policies {}", path.display()))?;
+    }
+    let mut lists = SchoolLists::default();
+    if let Some(path) = &config.filter.allow {
+        lists.allow = read_host_list(path, "allow list")?;
+    }
+    if let Some(path) = &config.filter.deny {
+        lists.deny = read_host_list(path, "deny list")?;
+    }
+    ec.lists = lists;
+    Ok(ec)
+}
+
+/// A users file: `username group` per line, `#` comments. Usernames are matched without
+/// regard to ASCII case; every group must be one of the policies'.
+fn read_users(path: &Path, filter: &Filter) -> Result<HashMap<String, String>> {
+    let text = read_text(path, "users file")?;
+    let mut users = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let content = line.split('#').next().unwrap_or("");
+        let mut fields = content.split_whitespace();
+        let Some(user) = fields.next() else {
+            continue;
+        };
+        let (Some(group), None) = (fields.next(), fields.next()) else {
+            bail!(
+                "{} line {n}: expected `username group`, found {:?}",
+                path.display(),
+                content.trim()
+            );
+        };
+        if !filter.is_group(group) {
+            bail!(
+                "{} line {n}: unknown group {group:?} for {user}; the groups are: {}",
+                path.display(),
+                filter.groups.join(", ")
+            );
+        }
+        if users
+            .insert(user.to_ascii_lowercase(), group.to_owned())
+            .is_some()
+        {
+            bail!("{} line {n}: {user} is listed twice", path.display());
+        }
+    }
+    Ok(users)
+}
+
+/// Whether `--data` names an installation (its database exists).
+fn has_installation(config: &Config) -> bool {
+    config.database_path().is_file()
+}
+
+/// The group of the installation's account `username`: `Ok(None)` when there is no such
+/// account; the policies' fallback (with the reason) when it has no group.
+async fn installation_user(
+    app: &Gatehouse,
+    username: &str,
+) -> Result<Option<(Option<&'static str>, String)>> {
+    let Some(account) = app.store.account_by_username(username).await? else {
+        return Ok(None);
+    };
+    if account.disabled {
+        return Ok(Some((None, "disabled account".to_owned())));
+    }
+    let Some(pid) = account.person_id else {
+        return Ok(Some((None, "account linked to no person".to_owned())));
+    };
+    let person = app.store.person(account.school_id, pid).await?;
+    Ok(Some(match person {
+        Some(r) if r.person.active => {
+            let d = &r.person.details;
+            let group = filter_group(d.kind, d.year_group);
+            let what = match d.year_group {
+                Some(y) if d.kind == gatehouse_domain::people::PersonKind::Pupil => {
+                    format!("pupil in year {}", y.code())
+                }
+                _ => d.kind.as_str().to_owned(),
+            };
+            (group, what)
+        }
+        Some(_) => (None, "leaver".to_owned()),
+        None => (None, "account linked to no person".to_owned()),
+    }))
+}
+
+/// Every account of the installation with the group it filters as (accounts without a
+/// group are left out: they get the default).
+async fn installation_users(app: &Gatehouse) -> Result<HashMap<String, String>> {
+    let school = app.school().await?;
+    let mut groups: HashMap<i64, &'static str> = HashMap::new();
+    let mut offset = 0;
+    loop {
+        let page = app
+            .store
+            .list_people(
+                school.id,
+                &PeopleFilter {
+                    limit: 500,
+                    offset,
+                    ..PeopleFilter::default()
+                },
+            )
+            .await?;
+        let n = i64::try_from(page.people.len()).unwrap_or(i64::MAX);
+        for p in page.people {
+            if let Some(g) = filter_group(p.details.kind, p.details.year_group) {
+                groups.insert(p.id, g);
+            }
+        }
+        offset += n;
+        if n == 0 || offset >= page.total {
+            break;
+        }
+    }
+    let mut users = HashMap::new();
+    for a in app.store.list_accounts(school.id).await? {
+        if a.disabled {
+            continue;
+        }
+        if let Some(g) = a.person_id.and_then(|id| groups.get(&id)) {
+            users.insert(a.username.to_ascii_lowercase(), (*g).to_owned());
+        }
+    }
+    Ok(users)
+}
+
+/// Who a single check is for: the group, and how it was found.
+struct Who {
+    group: String,
+    user: Option<String>,
+    how: String,
+}
+
+async fn resolve(config: &Config, args: &CheckArgs, filter: &Filter, name: &str) -> Result<Who> {
+    if filter.is_group(name) {
+        return Ok(Who {
+            group: name.to_owned(),
+            user: None,
+            how: "group".to_owned(),
+        });
+    }
+    let user = Some(name.to_owned());
+    if let Some(path) = &args.users {
+        let users = read_users(path, filter)?;
+        return match users.get(&name.to_ascii_lowercase()) {
+            Some(g) => Ok(Who {
+                group: g.clone(),
+                user,
+                how: format!("user {name} in {}", path.display()),
+            }),
+            None => bail!(
+                "{name:?} is neither a group nor a user in {}; the groups are: {}",
+                path.display(),
+                filter.groups.join(", ")
+            ),
+        };
+    }
+    if !has_installation(config) {
+        bail!(
+            "unknown group {name:?}; the groups are: {} (a username needs an installation, \
+             --data DIR, or a users file, --users FILE)",
+            filter.groups.join(", ")
+        );
+    }
+    let app = open_existing(config).await?;
+    match installation_user(&app, name).await? {
+        Some((group, what)) => {
+            let group = filter.effective(group.unwrap_or(&filter.fallback));
+            Ok(Who {
+                group: group.to_owned(),
+                user,
+                how: format!("user {name}, {what}"),
+            })
+        }
+        None => bail!(
+            "{name:?} is neither a group nor a username of this installation; the groups are: {}",
+            filter.groups.join(", ")
+        ),
+    }
 }
 
 /// `--at`: an RFC 3339 instant, or a local "YYYY-MM-DD HH:MM" in `tz`.
@@ -90,17 +331,28 @@ fn parse_at(text: &str, tz: &TimeZone) -> Result<Timestamp> {
 }
 
 /// Run `gatehouse check`.
-pub fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> {
+pub async fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> {
     let path = lists_path(config, args.lists.as_ref())?;
-    let filter = Filter::open(&path)?;
+    let filter = Filter::open(&path, engine_config(config, args.policies.as_ref())?)?;
     if args.batch {
-        let default = filter.group(&args.as_default)?;
-        return batch(&filter, default);
+        let default = match &args.as_default {
+            Some(g) => filter.group(g)?.to_owned(),
+            None => filter.fallback.clone(),
+        };
+        let users = match &args.users {
+            Some(p) => read_users(p, &filter)?,
+            None if has_installation(config) => {
+                installation_users(&open_existing(config).await?).await?
+            }
+            None => HashMap::new(),
+        };
+        return batch(&filter, &users, &default);
     }
-    let (Some(target), Some(group)) = (args.target.as_deref(), args.group.as_deref()) else {
-        bail!("give a HOST or URL and --as GROUP (or --batch)");
+    let (Some(target), Some(name)) = (args.target.as_deref(), args.who.as_deref()) else {
+        bail!("give a HOST or URL and --as USERNAME|GROUP (or --batch)");
     };
-    let group = filter.group(group)?;
+    let who = resolve(config, args, &filter, name).await?;
+    let group = who.group.as_str();
     let at = match &args.at {
         Some(text) => parse_at(text, &filter.timezone)?,
         None => Timestamp::now(),
@@ -127,6 +379,8 @@ pub fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> 
         say_json(&serde_json::json!({
             "host": host,
             "group": group,
+            "user": who.user,
+            "as": who.how,
             "at": at.to_string(),
             "action": decision.action.as_str(),
             "category": decision.category.as_deref(),
@@ -147,6 +401,9 @@ pub fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> 
         "{host} for {group} at {}:",
         local.strftime("%Y-%m-%d %H:%M %Z (%a)")
     ));
+    if who.user.is_some() {
+        say(format!("  as:         {} -> group {group}", who.how));
+    }
     say(format!("  action:     {}", decision.action.as_str()));
     say(format!(
         "  rule:       {} ({})",
@@ -210,21 +467,86 @@ fn push_verdict(out: &mut Vec<u8>, d: &Decision, host: &[u8]) {
     }
 }
 
+/// Who a helper line's user field stands for: group names, then usernames, then the
+/// default; identities are built once, lines only look them up.
+struct Identities {
+    by_name: HashMap<String, Identity>,
+    default: Identity,
+}
+
+impl Identities {
+    fn new(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Identities {
+        let mut by_name: HashMap<String, Identity> = users
+            .iter()
+            .map(|(user, group)| (user.clone(), Identity::group(filter.effective(group))))
+            .collect();
+        // group names win over usernames
+        for g in &filter.groups {
+            by_name.insert(g.clone(), Identity::group(g));
+        }
+        Identities {
+            by_name,
+            default: Identity::group(filter.effective(default)),
+        }
+    }
+
+    /// The identity of squid's user field (percent-encoded; `-` for none). `scratch` is
+    /// reused for the decoded, lower-cased name when the field is not found as it is.
+    fn get(&self, user: &str, scratch: &mut Vec<u8>) -> &Identity {
+        if let Some(who) = self.by_name.get(user) {
+            return who;
+        }
+        if user == "-" {
+            return &self.default;
+        }
+        decode_user(user.as_bytes(), scratch);
+        std::str::from_utf8(scratch)
+            .ok()
+            .and_then(|name| self.by_name.get(name))
+            .unwrap_or(&self.default)
+    }
+}
+
+/// Percent-decode and ASCII-lower-case squid's user field into `out` (replacing its
+/// contents; escapes that are not two hex digits are kept as they are).
+fn decode_user(field: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let hex = |j: usize| field.get(j).and_then(|h| char::from(*h).to_digit(16));
+    let mut i = 0;
+    while let Some(&c) = field.get(i) {
+        match (c, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out.make_ascii_lowercase();
+}
+
 /// Answer squid helper lines from standard input until it closes (see `check --help`).
-fn batch(filter: &Filter, default: &str) -> Result<ExitCode> {
-    let identities: HashMap<&str, Identity> = filter
-        .groups
-        .iter()
-        .map(|g| (g.as_str(), Identity::group(g)))
-        .collect();
-    let fallback = Identity::group(default);
+///
+/// Answers go into a buffer that is flushed only when no further complete request is
+/// already waiting in the input buffer, i.e. just before a read that could block: squid
+/// gets every answer before it has to send another line, and a stream of queued lines
+/// is answered without a write per line.
+fn batch(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Result<ExitCode> {
+    let identities = Identities::new(filter, users, default);
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    let mut input = BufReader::with_capacity(BATCH_BUFFER, stdin.lock());
     let stdout = std::io::stdout();
-    let mut output = stdout.lock();
+    let mut output = BufWriter::with_capacity(BATCH_BUFFER, stdout.lock());
     let mut line: Vec<u8> = Vec::with_capacity(4096);
     let mut out: Vec<u8> = Vec::with_capacity(512);
+    let mut scratch: Vec<u8> = Vec::with_capacity(64);
     loop {
+        if !input.buffer().contains(&b'\n') {
+            output.flush().context("writing standard output")?;
+        }
         line.clear();
         if input
             .read_until(b'\n', &mut line)
@@ -237,11 +559,11 @@ fn batch(filter: &Filter, default: &str) -> Result<ExitCode> {
             line.pop();
         }
         out.clear();
-        answer(&line, filter, &identities, &fallback, &mut out);
+        answer(&line, filter, &identities, &mut scratch, &mut out);
         out.push(b'\n');
         output.write_all(&out).context("writing standard output")?;
-        output.flush().context("writing standard output")?;
     }
+    output.flush().context("writing standard output")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -249,8 +571,8 @@ fn batch(filter: &Filter, default: &str) -> Result<ExitCode> {
 fn answer(
     line: &[u8],
     filter: &Filter,
-    identities: &HashMap<&str, Identity>,
-    fallback: &Identity,
+    identities: &Identities,
+    scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) {
     let Ok(text) = std::str::from_utf8(line) else {
@@ -276,7 +598,7 @@ fn answer(
         out.extend_from_slice(b"BH message=\"no host in the URL\"");
         return;
     }
-    let who = identities.get(user).unwrap_or(fallback);
+    let who = identities.get(user, scratch);
     let decision = filter.engine.decide(who, url, Timestamp::now());
     push_verdict(out, &decision, host.as_bytes());
 }

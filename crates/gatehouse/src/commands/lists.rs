@@ -197,7 +197,7 @@ fn compile(args: &ListsCompile, json: bool) -> Result<ExitCode> {
         ));
     }
     say(format!(
-        "{} distinct domains, {} URL entries, {} category sets; {} lines read, {} skipped, {} IP addresses ignored, {} invalid.",
+        "{} distinct domains, {} URL entries, {} category sets; {} lines read, {} skipped, {} IP addresses (kept under their reverse-DNS names), {} invalid.",
         report.domains,
         report.urls,
         report.sets,

@@ -47,7 +47,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { action } => maintenance::audit(&config, action, cli.json).await,
         Command::Agreements { action } => agreements::run(&config, action, cli.json).await,
         Command::Lists { action } => lists::run(&config, action, cli.json),
-        Command::Check(args) => check::check(&config, &args, cli.json),
+        Command::Check(args) => check::check(&config, &args, cli.json).await,
     }
 }
 

@@ -1,8 +1,9 @@
 //! `gatehouse lists compile` and `gatehouse check` (single checks, `--json`, `--at`, and
 //! squid batch mode) over small fixture lists written by the tests, plus one compile of
-//! the real UT1 tree in the shared data folder.
+//! the real UT1 tree in the shared data folder. Usernames resolve to groups through a
+//! users file (`--users`) or the accounts of a demo installation.
 
-use crate::support::{Run, Site};
+use crate::support::{Run, Site, installation};
 use std::path::{Path, PathBuf};
 
 /// A small UT1-style tree (gambling with one invalid line on line 3, games, adult with a
@@ -20,7 +21,11 @@ fn write(path: &Path, text: &str) {
 }
 
 fn fixture() -> Fixture {
-    let site = Site::empty();
+    fixture_in(Site::empty())
+}
+
+/// The fixture lists in the file folder of `site` (e.g. a demo installation).
+fn fixture_in(site: Site) -> Fixture {
     let tree = site.file("ut1");
     write(
         &tree.join("gambling/domains"),
@@ -393,4 +398,252 @@ fn batch_answers_each_line_before_the_next_one_is_sent() {
     drop(stdin);
     let status = child.wait().expect("waiting for gatehouse");
     assert!(status.success(), "batch mode exited with {status}");
+}
+
+#[test]
+fn check_as_a_username_of_the_installation_uses_the_group_of_their_person() {
+    let f = fixture_in(installation());
+    let (db, _) = f.compile();
+    // the demo's `pupil` is in Year 6, `teacher` is staff, `parent` and `visitor` guests
+    for (user, group, action) in [
+        ("pupil", "ks2", "block"),
+        ("teacher", "staff", "log"),
+        ("parent", "guests", "block"),
+        ("visitor", "guests", "block"),
+    ] {
+        let v = f.check_json(&db, &["games-example.com", "--as", user]);
+        assert_eq!(v["group"], group, "{user}: {v}");
+        assert_eq!(v["user"], user, "{user}: {v}");
+        assert_eq!(v["action"], action, "{user}: {v}");
+        assert!(
+            v["as"].as_str().is_some_and(|a| a.contains(user)),
+            "{user}: {v}"
+        );
+    }
+    let v = f.check_json(&db, &["games-example.com", "--as", "PUPIL"]);
+    assert_eq!(v["group"], "ks2", "usernames ignore case: {v}");
+    // a group name wins and says so
+    let v = f.check_json(&db, &["games-example.com", "--as", "staff"]);
+    assert_eq!(v["group"], "staff", "{v}");
+    assert_eq!(v["user"], serde_json::Value::Null, "{v}");
+    assert_eq!(v["as"], "group", "{v}");
+    f.check(&db, &["games-example.com", "--as", "pupil"])
+        .ok()
+        .says("as:         user pupil, pupil in year 6 -> group ks2")
+        .says("action:     block");
+    f.check(&db, &["games-example.com", "--as", "nobody.here"])
+        .fails()
+        .complains("\"nobody.here\" is neither a group nor a username");
+}
+
+#[test]
+fn batch_resolves_squid_users_through_the_installation_accounts() {
+    let f = fixture_in(installation());
+    let (db, _) = f.compile();
+    let input = "http://games-example.com/ 10.0.0.1/- pupil GET\n\
+                 http://games-example.com/ 10.0.0.2/- teacher GET\n\
+                 http://games-example.com/ 10.0.0.3/- Teacher GET\n\
+                 http://games-example.com/ 10.0.0.4/- staff GET\n\
+                 http://games-example.com/ 10.0.0.5/- nobody GET\n";
+    let mut cmd = f.site.command(&["check", "--batch", "--lists"]);
+    cmd.arg(&db);
+    let run = Run::of(cmd, Some(input)).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let blocked = "OK status=302 url=\"http://block.gatehouse.invalid/?category=games&host=games-example.com\"";
+    assert_eq!(
+        lines,
+        [blocked, "OK", "OK", "OK", blocked],
+        "pupil (ks2) blocked, teacher and staff logged, an unknown user gets the fallback: {run}"
+    );
+}
+
+#[test]
+fn batch_resolves_users_from_a_users_file_and_echoes_channel_ids() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    let users = f.site.write(
+        "users.txt",
+        "# username group\nalice ks2\nBob staff   # a comment\n\ncarol sixth_form\n",
+    );
+    let input = "0 http://games-example.com/ 10.0.0.1/- alice GET\n\
+                 1 http://games-example.com/ 10.0.0.2/- bob GET\n\
+                 2 http://games-example.com/ 10.0.0.3/- ALICE GET\n\
+                 3 http://games-example.com/ 10.0.0.4/- carol GET\n\
+                 4 http://games-example.com/ 10.0.0.5/- - GET\n\
+                 5 http://games-example.com/ 10.0.0.6/- dave GET\n\
+                 6 http://games-example.com/ 10.0.0.7/- DOMAIN%5Cbob GET\n\
+                 7 not-a-request\n\
+                 8 http://games-example.com/ 10.0.0.8/- b%6Fb GET\n";
+    let mut cmd = f
+        .site
+        .command(&["check", "--batch", "--as-default", "staff", "--users"]);
+    cmd.arg(&users).arg("--lists").arg(&db);
+    let run = Run::of(cmd, Some(input)).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let url = "url=\"http://block.gatehouse.invalid/?category=games&host=games-example.com";
+    assert_eq!(lines.len(), 9, "one answer per line: {run}");
+    assert_eq!(
+        lines[0],
+        format!("0 OK status=302 {url}\""),
+        "alice is ks2: {run}"
+    );
+    assert_eq!(lines[1], "1 OK", "bob is staff: {run}");
+    assert_eq!(lines[2], format!("2 OK status=302 {url}\""), "case: {run}");
+    assert_eq!(
+        lines[3],
+        format!("3 OK status=302 {url}&action=warn\""),
+        "carol is sixth_form (warned): {run}"
+    );
+    assert_eq!(lines[4], "4 OK", "no user: the default, staff: {run}");
+    assert_eq!(lines[5], "5 OK", "unknown user: the default: {run}");
+    assert_eq!(lines[6], "6 OK", "not bob: the default: {run}");
+    assert!(lines[7].starts_with("7 BH message=\""), "{run}");
+    assert_eq!(lines[8], "8 OK", "percent-encoded bob: {run}");
+}
+
+#[test]
+fn a_bad_users_file_is_refused_with_its_line_number() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    for (text, complaint) in [
+        ("alice ks2\nbob\n", "line 2: expected `username group`"),
+        (
+            "# users\nalice ks2\n\nbob staff extra\n",
+            "line 4: expected `username group`",
+        ),
+        (
+            "alice ks2\nbob year7\n",
+            "line 2: unknown group \"year7\" for bob",
+        ),
+        ("alice ks2\nALICE staff\n", "line 2: ALICE is listed twice"),
+    ] {
+        let users = f.site.write("users.txt", text);
+        let mut cmd = f.site.command(&["check", "--batch", "--users"]);
+        cmd.arg(&users).arg("--lists").arg(&db);
+        Run::of(cmd, Some("")).fails().complains(complaint);
+        let mut cmd = f
+            .site
+            .command(&["check", "games-example.com", "--as", "alice", "--users"]);
+        cmd.arg(&users).arg("--lists").arg(&db);
+        Run::of(cmd, None).fails().complains(complaint);
+    }
+    let users = f.site.write("users.txt", "alice ks2\n");
+    let mut cmd = f.site.command(&[
+        "check",
+        "games-example.com",
+        "--as",
+        "alice",
+        "--json",
+        "--users",
+    ]);
+    cmd.arg(&users).arg("--lists").arg(&db);
+    let v = Run::of(cmd, None).ok().json();
+    assert_eq!(v["group"], "ks2", "{v}");
+    assert_eq!(v["action"], "block", "{v}");
+}
+
+#[test]
+fn a_policies_file_replaces_the_default_policies() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    let policies = f.site.write(
+        "policies.toml",
+        "fallback = \"everyone\"\n[policy.everyone]\ndefault = \"allow\"\n\
+         [policy.everyone.categories]\ngames = \"block\"\n",
+    );
+    let mut cmd = f.site.command(&[
+        "check",
+        "games-example.com",
+        "--as",
+        "everyone",
+        "--json",
+        "--policies",
+    ]);
+    cmd.arg(&policies).arg("--lists").arg(&db);
+    let v = Run::of(cmd, None).ok().json();
+    assert_eq!(v["rule"], "policy:everyone/games", "{v}");
+    let mut cmd = f
+        .site
+        .command(&["check", "games-example.com", "--as", "ks2", "--policies"]);
+    cmd.arg(&policies).arg("--lists").arg(&db);
+    Run::of(cmd, None)
+        .fails()
+        .complains("unknown group \"ks2\"; the groups are: everyone");
+    let broken = f
+        .site
+        .write("broken.toml", "[policy.x]\ndefault = \"maybe\"\n");
+    let mut cmd = f
+        .site
+        .command(&["check", "games-example.com", "--as", "x", "--policies"]);
+    cmd.arg(&broken).arg("--lists").arg(&db);
+    Run::of(cmd, None).fails().complains("broken.toml");
+}
+
+#[test]
+fn the_installation_config_supplies_policies_and_school_lists() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    let allow = f
+        .site
+        .write("allow.txt", "# always allowed\ncasino-example.com\n");
+    let deny = f.site.write("deny.txt", "badexample.com  # not for us\n");
+    let policies = f.site.write(
+        "policies.toml",
+        "fallback = \"school\"\n[policy.school]\ndefault = \"allow\"\n\
+         [policy.school.categories]\ngames = \"block\"\n",
+    );
+    let config = f.site.write(
+        "gatehouse.toml",
+        format!(
+            "[filter]\ndatabase = {:?}\npolicies = {:?}\nallow = {:?}\ndeny = {:?}\n",
+            db.display().to_string(),
+            policies.display().to_string(),
+            allow.display().to_string(),
+            deny.display().to_string()
+        ),
+    );
+    let check = |target: &str| {
+        let mut cmd = f.site.command(&["--config"]);
+        cmd.arg(&config)
+            .args(["check", "--json", target, "--as", "school"]);
+        Run::of(cmd, None).ok().json()
+    };
+    assert_eq!(check("games-example.com")["rule"], "policy:school/games");
+    assert_eq!(
+        check("www.casino-example.com")["rule"],
+        "school_allow:casino-example.com"
+    );
+    assert_eq!(
+        check("badexample.com")["rule"],
+        "school_deny:badexample.com"
+    );
+    // --policies on the command line wins over the configured file
+    let mut cmd = f.site.command(&["--config"]);
+    cmd.arg(&config)
+        .args([
+            "check",
+            "games-example.com",
+            "--as",
+            "ks2",
+            "--json",
+            "--policies",
+        ])
+        .arg(f.site.write(
+            "mine.toml",
+            "fallback = \"ks2\"\n[policy.ks2]\ndefault = \"allow\"\n",
+        ));
+    let v = Run::of(cmd, None).ok().json();
+    assert_eq!(
+        (&v["group"], &v["action"]),
+        (&"ks2".into(), &"allow".into()),
+        "{v}"
+    );
+    // a bad line in a school list is named by its line number
+    std::fs::write(&deny, "fine-example.com\nnot a host\n").expect("writing the deny list");
+    let mut cmd = f.site.command(&["--config"]);
+    cmd.arg(&config)
+        .args(["check", "games-example.com", "--as", "school"]);
+    Run::of(cmd, None)
+        .fails()
+        .complains("deny.txt line 2: \"not a host\" is not a host name");
 }
