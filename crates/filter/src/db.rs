@@ -890,36 +890,38 @@ impl Database {
             }
         }
         for &start in starts.get(..count)?.iter().rev() {
-            let cand = lower.get(usize::from(start)..)?;
-            // First record with host >= cand.
+            let cand = lower.get(usize::from(start)..)?.as_bytes();
+            // First record with host >= cand (compared as bytes: records were checked
+            // to be UTF-8 at open, and only the match is turned into text).
             let (mut lo, mut hi) = (0usize, n);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                let (h, _, _) = self.url_record(mid)?;
+                let (h, _, _) = url_record_bytes(self.section(SEC_URLS), n, mid)?;
                 if h < cand {
                     lo = mid + 1;
                 } else {
                     hi = mid;
                 }
             }
-            let mut best: Option<UrlMatch<'_>> = None;
+            let mut best: Option<usize> = None;
             let mut i = lo;
             while i < n {
-                let (h, p, set) = self.url_record(i)?;
+                let (h, p, _) = url_record_bytes(self.section(SEC_URLS), n, i)?;
                 if h != cand {
                     break;
                 }
-                if path.starts_with(p) {
-                    best = Some(UrlMatch {
-                        host: h,
-                        path: p,
-                        categories: self.set(set)?,
-                    });
+                if path.as_bytes().starts_with(p) {
+                    best = Some(i);
                 }
                 i += 1;
             }
-            if best.is_some() {
-                return best;
+            if let Some(i) = best {
+                let (host, path, set) = self.url_record(i)?;
+                return Some(UrlMatch {
+                    host,
+                    path,
+                    categories: self.set(set)?,
+                });
             }
         }
         None
@@ -1031,13 +1033,23 @@ fn decode_entry(blob: &[u8], pos: usize, buf: &mut [u8; BUF]) -> Option<(usize, 
 }
 
 fn url_record(sec: &[u8], n: usize, i: usize) -> Option<(&str, &str, CategorySetId)> {
+    let (host, path, set) = url_record_bytes(sec, n, i)?;
+    Some((
+        std::str::from_utf8(host).ok()?,
+        std::str::from_utf8(path).ok()?,
+        set,
+    ))
+}
+
+/// URL record `i` as bytes: (host, path from its `/`, set).
+#[inline]
+fn url_record_bytes(sec: &[u8], n: usize, i: usize) -> Option<(&[u8], &[u8], CategorySetId)> {
     let strings_at = (n + 1) * 4 + n * 4;
     let start = read_u32(sec, i * 4)? as usize;
     let end = read_u32(sec, i * 4 + 4)? as usize;
     let set = read_u32(sec, (n + 1) * 4 + i * 4)?;
     let rec = sec.get(strings_at + start..strings_at + end)?;
-    let rec = std::str::from_utf8(rec).ok()?;
-    let slash = rec.find('/')?;
+    let slash = rec.iter().position(|&b| b == b'/')?;
     Some((rec.get(..slash)?, rec.get(slash..)?, CategorySetId(set)))
 }
 

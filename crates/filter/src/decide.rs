@@ -34,7 +34,7 @@
 //! listed name also has the categories of its listed parent domains (`a.example.com`
 //! listed as `vpn` and `example.com` as `adult`: both apply).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -391,7 +391,7 @@ impl Engine {
             .iter()
             .map(|s| norm_list_entry("school deny list", s))
             .collect::<Result<_>>()?;
-        let mut overrides: HashMap<String, Vec<ROverride>> = HashMap::new();
+        let mut overrides: HashMap<String, Vec<ROverride>> = HashMap::default();
         for o in &config.overrides {
             let ctx = format!("override for {}", o.person);
             let target = match &o.target {
@@ -505,27 +505,39 @@ pub fn split_url(input: &str) -> (&str, Option<&str>) {
     (host, path)
 }
 
+/// The normal form of a requested host: a normalised name, or for an IP address its
+/// reverse-DNS name (as lists store it); `None` when it is neither.
+fn normalise_host(raw: &str) -> Option<String> {
+    match normalise_domain(raw) {
+        Ok(d) => Some(d.into_string()),
+        Err(_) if is_ip_literal(raw) => Some(match crate::list::ip_entry_name(raw) {
+            Some(d) => d.into_string(),
+            None => raw.to_ascii_lowercase(),
+        }),
+        Err(_) => None,
+    }
+}
+
 /// Decide what happens to a request of `who` for `host_or_url` at instant `at` (see the
 /// module documentation for the precedence).
 pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp) -> Decision {
     let (raw, path) = split_url(host_or_url);
-    let host: String = match normalise_domain(raw) {
-        Ok(d) => d.into_string(),
-        // an IP address is looked up under its reverse-DNS name, as lists store it
-        Err(_) if is_ip_literal(raw) => match crate::list::ip_entry_name(raw) {
-            Some(d) => d.into_string(),
-            None => raw.to_ascii_lowercase(),
-        },
-        Err(_) => {
-            return Decision {
-                action: Action::Block,
-                category: None,
-                rule: Rule::Invalid,
-                matched_list: None,
-                safe_search: None,
-            };
-        }
+    // Most requests name a host already in normal form: use it as it is.
+    let host: std::borrow::Cow<'_, str> = if crate::name::validate_normalised(raw.as_bytes()).is_ok() {
+        std::borrow::Cow::Borrowed(raw)
+    } else {
+        std::borrow::Cow::Owned(normalise_host(raw).unwrap_or_default())
     };
+    if host.is_empty() {
+        return Decision {
+            action: Action::Block,
+            category: None,
+            rule: Rule::Invalid,
+            matched_list: None,
+            safe_search: None,
+        };
+    }
+    let host: &str = &host;
     let hit = engine.db.lookup(&host);
     let mut listed: Option<String> = hit.as_ref().map(|m| m.name().to_owned());
     let mut bits = CategoryBits::EMPTY;

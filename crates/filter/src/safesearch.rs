@@ -13,7 +13,7 @@
 //! matched by host suffix; policies with `block_unsafe_search` block them. An exact
 //! safe-search rewrite (e.g. `www.ecosia.org`) takes precedence over this list.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
