@@ -88,3 +88,80 @@ impl Cache {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::wire::{Rcode, rtype, test_message};
+
+    fn q(name: &str) -> Question {
+        Question::new(name, rtype::A)
+    }
+
+    #[test]
+    fn entries_expire_after_their_ttl_and_report_their_age() {
+        let c = Cache::new(10);
+        let t0 = Instant::now();
+        c.insert(
+            &q("a.example"),
+            Arc::new(test_message("a.example", Rcode::NoError, &[60], None)),
+            t0,
+        );
+        c.insert(
+            &q("nx.example"),
+            Arc::new(test_message(
+                "nx.example",
+                Rcode::NxDomain,
+                &[],
+                Some((300, 30)),
+            )),
+            t0,
+        );
+        c.insert(
+            &q("nosoa.example"),
+            Arc::new(test_message("nosoa.example", Rcode::NxDomain, &[], None)),
+            t0,
+        );
+        let (_, age) = c
+            .get(&q("a.example"), t0 + Duration::from_secs(59))
+            .unwrap();
+        assert_eq!(age, 59);
+        assert!(
+            c.get(&q("a.example"), t0 + Duration::from_secs(60))
+                .is_none()
+        );
+        assert!(
+            c.get(&q("nx.example"), t0 + Duration::from_secs(29))
+                .is_some()
+        );
+        assert!(
+            c.get(&q("nx.example"), t0 + Duration::from_secs(30))
+                .is_none()
+        );
+        assert!(
+            c.get(&q("nosoa.example"), t0).is_none(),
+            "negative answer without SOA not cached"
+        );
+    }
+
+    #[test]
+    fn size_is_bounded() {
+        let c = Cache::new(16);
+        let t0 = Instant::now();
+        for i in 0..100 {
+            let name = format!("n{i}.example");
+            c.insert(
+                &q(&name),
+                Arc::new(test_message(&name, Rcode::NoError, &[60], None)),
+                t0,
+            );
+            assert!(c.len() <= 16);
+        }
+        assert!(
+            c.get(&q("n99.example"), t0).is_some(),
+            "the newest entry is kept"
+        );
+        assert!(Cache::new(0).get(&q("n99.example"), t0).is_none());
+    }
+}

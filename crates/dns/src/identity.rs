@@ -41,6 +41,8 @@ where
 /// Which step of the order identified a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentifiedBy {
+    /// Given by the caller of [`crate::DnsService::handle_as`] (e.g. a DoH device token).
+    Caller,
     /// The pluggable [`IdentitySource`].
     Source,
     /// A static binding (its name, or its subnet when unnamed).

@@ -124,6 +124,19 @@ impl DnsService {
         client: IpAddr,
         transport: Transport,
     ) -> Option<Vec<u8>> {
+        self.handle_as(packet, client, transport, None).await
+    }
+
+    /// Like [`DnsService::handle`], but with the identity already known to the caller
+    /// (e.g. a DoH endpoint that checked a device token): `Some` is used instead of the
+    /// identity order. Subnet and rate-limit checks still apply to `client`.
+    pub async fn handle_as(
+        &self,
+        packet: &[u8],
+        client: IpAddr,
+        transport: Transport,
+        known: Option<Identity>,
+    ) -> Option<Vec<u8>> {
         let c = &self.counters;
         bump(&c.packets);
         if !self.acl.allows(client) {
@@ -155,7 +168,10 @@ impl DnsService {
             Transport::Udp => query.max_udp_reply(),
             Transport::Tcp | Transport::Https => usize::from(u16::MAX),
         };
-        let (identity, identified_by) = self.identity.resolve(client);
+        let (identity, identified_by) = match known {
+            Some(id) => (id, IdentifiedBy::Caller),
+            None => self.identity.resolve(client),
+        };
         let engine = self.engine.load();
         let now = Timestamp::now();
         let decision = engine.decide(&identity, &query.question.name, now);

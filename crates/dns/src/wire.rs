@@ -573,3 +573,93 @@ impl UpstreamMessage {
         (ttl > 0).then_some(ttl.min(MAX_NEGATIVE_TTL))
     }
 }
+
+/// Upstream messages for unit tests of other modules (which see no hickory type).
+#[cfg(test)]
+pub(crate) fn test_message(
+    name: &str,
+    rcode: Rcode,
+    answer_ttls: &[u32],
+    soa: Option<(u32, u32)>,
+) -> UpstreamMessage {
+    use hickory_proto::rr::rdata::SOA;
+    let owner = to_name(name).unwrap_or_else(Name::root);
+    let mut msg = Message::response(1, OpCode::Query);
+    msg.metadata.response_code = rcode.to_hickory();
+    msg.add_query(HQuery::query(owner.clone(), RecordType::A));
+    for (i, ttl) in answer_ttls.iter().enumerate() {
+        let a = Ipv4Addr::new(192, 0, 2, u8::try_from(i).unwrap_or(0));
+        msg.add_answer(Record::from_rdata(owner.clone(), *ttl, RData::A(A(a))));
+    }
+    if let Some((ttl, minimum)) = soa {
+        let soa = SOA::new(Name::root(), Name::root(), 1, 3600, 600, 86_400, minimum);
+        msg.add_authority(Record::from_rdata(Name::root(), ttl, RData::SOA(soa)));
+    }
+    UpstreamMessage { msg }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn cache_ttl_follows_rfc_2308() {
+        let m = |rcode, ttls: &[u32], soa| test_message("a.example", rcode, ttls, soa);
+        assert_eq!(m(Rcode::NoError, &[300, 60], None).cache_ttl(), Some(60));
+        assert_eq!(m(Rcode::NoError, &[0], None).cache_ttl(), None);
+        assert_eq!(
+            m(Rcode::NoError, &[10 * MAX_CACHE_TTL], None).cache_ttl(),
+            Some(MAX_CACHE_TTL)
+        );
+        // Negative: the smaller of the SOA's TTL and its MINIMUM.
+        assert_eq!(
+            m(Rcode::NxDomain, &[], Some((300, 120))).cache_ttl(),
+            Some(120)
+        );
+        assert_eq!(
+            m(Rcode::NoError, &[], Some((30, 120))).cache_ttl(),
+            Some(30)
+        );
+        assert_eq!(
+            m(Rcode::NxDomain, &[], Some((86_400, 86_400))).cache_ttl(),
+            Some(MAX_NEGATIVE_TTL)
+        );
+        // No SOA: a negative answer is not cached; nor is SERVFAIL or REFUSED.
+        assert_eq!(m(Rcode::NxDomain, &[], None).cache_ttl(), None);
+        assert_eq!(m(Rcode::ServFail, &[], Some((300, 300))).cache_ttl(), None);
+        assert_eq!(m(Rcode::Refused, &[300], None).cache_ttl(), None);
+    }
+
+    #[test]
+    fn upstream_message_must_echo_the_question() {
+        let m = test_message("A.Example", Rcode::NoError, &[60], None);
+        assert!(m.answers(&Question::new("a.example.", rtype::A)));
+        assert!(!m.answers(&Question::new("b.example", rtype::A)));
+        assert!(!m.answers(&Question::new("a.example", rtype::AAAA)));
+    }
+
+    #[test]
+    fn local_reply_round_trips() {
+        let Parsed::Query(q) = parse_query(
+            &encode_upstream_query(7, &Question::new("x.example", rtype::A), false).unwrap(),
+        ) else {
+            panic!("query expected");
+        };
+        assert_eq!(q.question, Question::new("x.example", rtype::A));
+        assert_eq!(q.edns_payload, Some(MAX_UDP_REPLY as u16));
+        let reply = Reply::Local {
+            rcode: Rcode::NoError,
+            records: vec![Rr {
+                name: "x.example".into(),
+                ttl: 5,
+                data: RrData::Cname("y.example".into()),
+            }],
+        };
+        let bytes = encode_reply(&q, &reply, MAX_UDP_REPLY).unwrap();
+        let back = Message::from_vec(&bytes).unwrap();
+        assert_eq!(back.metadata.id, 7);
+        assert_eq!(back.answers.len(), 1);
+        assert_eq!(back.answers.first().map(|r| r.ttl), Some(5));
+    }
+}

@@ -308,6 +308,24 @@ async fn identity_source_beats_binding_beats_unidentified() {
     let e = recv(&mut ev).await;
     assert_eq!(e.group, "unidentified");
     assert_eq!(e.identified_by, IdentifiedBy::Unidentified);
+
+    // (2) an identity given by the caller (a DoH endpoint with a device token) is used
+    // as it is.
+    let reply = h
+        .service()
+        .handle_as(
+            &query_bytes(9, "chat.example.", RecordType::A),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Transport::Https,
+            Some(Identity::person("t1", "staff")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a_records(&Message::from_vec(&reply).unwrap()), vec![STATIC_V4]);
+    let e = recv(&mut ev).await;
+    assert_eq!((e.person.as_deref(), e.group.as_str()), (Some("t1"), "staff"));
+    assert_eq!(e.identified_by, IdentifiedBy::Caller);
+    assert_eq!(e.transport, Transport::Https);
     h.shutdown().await;
 }
 
