@@ -161,6 +161,17 @@ pub struct Binding {
     pub group: String,
 }
 
+/// Queries at or under `zone` go to `upstream` instead of the default (e.g. the school's
+/// Active Directory domain, or a reverse zone of its own network).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardZone {
+    /// The zone, e.g. `school.internal` or `10.in-addr.arpa`.
+    pub zone: String,
+    /// Where its queries go.
+    pub upstream: Upstream,
+}
+
 /// The `[dns]` section.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -171,6 +182,15 @@ pub struct DnsConfig {
     pub tcp: Vec<SocketAddr>,
     /// Where allowed queries go.
     pub upstream: Upstream,
+    /// Zones forwarded to their own resolvers (the most specific zone wins).
+    pub forward_zones: Vec<ForwardZone>,
+    /// Answer reverse lookups of private and local addresses (RFC 6303 zones) with
+    /// NXDOMAIN instead of sending them upstream, unless a forward zone covers them.
+    pub private_reverse_nxdomain: bool,
+    /// Answer NXDOMAIN for the names that tell browsers and devices the network filters
+    /// (Firefox's `use-application-dns.net`, iCloud Private Relay's `mask.icloud.com`
+    /// and `mask-h2.icloud.com`), so they keep using this server.
+    pub doh_canary: bool,
     /// Only clients in these subnets are served; everyone else gets REFUSED.
     pub allowed_subnets: Vec<IpNet>,
     /// Static subnet → group bindings (the most specific subnet wins).
@@ -224,6 +244,9 @@ impl Default for DnsConfig {
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::new(9, 9, 9, 9)), 53),
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1)), 53),
             ]),
+            forward_zones: Vec::new(),
+            private_reverse_nxdomain: true,
+            doh_canary: true,
             allowed_subnets: nets.iter().filter_map(|n| n.parse().ok()).collect(),
             bindings: Vec::new(),
             unidentified_group: "unidentified".to_owned(),
@@ -267,6 +290,15 @@ impl DnsConfig {
         }
         if self.unidentified_group.trim().is_empty() {
             return bad("`unidentified_group` is empty");
+        }
+        for z in &self.forward_zones {
+            let zone = z.zone.trim().trim_end_matches('.');
+            if zone.is_empty() || zone.contains(char::is_whitespace) {
+                return Err(DnsError::Config(format!(
+                    "forward zone {:?}: not a domain name",
+                    z.zone
+                )));
+            }
         }
         for b in &self.bindings {
             if b.group.trim().is_empty() {

@@ -45,7 +45,9 @@ pub mod service;
 mod upstream;
 pub mod wire;
 
-pub use config::{Binding, BlockMode, DnsConfig, DnsError, LimitAction, RateLimit, Upstream};
+pub use config::{
+    Binding, BlockMode, DnsConfig, DnsError, ForwardZone, LimitAction, RateLimit, Upstream,
+};
 pub use events::{ActivityEvent, DnsStats, EventReceiver, Transport};
 pub use identity::{IdentifiedBy, IdentityResolver, IdentitySource, NoIdentitySource};
 pub use server::{DnsHandle, DnsServer};

@@ -25,9 +25,76 @@ use crate::wire::{
     self, Parsed, Query, Question, Rcode, RejectReason, Reply, Rr, RrData, UpstreamMessage, rtype,
 };
 
-enum Resolver {
+/// Where answers for allowed names come from.
+enum Backend {
     Static(IpAddr),
     Forward(Forwarder),
+}
+
+impl Backend {
+    fn new(upstream: &Upstream, timeout: std::time::Duration) -> Backend {
+        match upstream {
+            Upstream::Static(ip) => Backend::Static(*ip),
+            Upstream::Forward(list) => Backend::Forward(Forwarder::new(list.clone(), timeout)),
+        }
+    }
+}
+
+/// The default backend and the forward zones (most specific first).
+struct Resolver {
+    default: Backend,
+    zones: Vec<(String, Backend)>,
+}
+
+impl Resolver {
+    fn zone_of(&self, name: &str) -> Option<&Backend> {
+        self.zones
+            .iter()
+            .find(|(zone, _)| in_zone(name, zone))
+            .map(|(_, b)| b)
+    }
+}
+
+/// Whether `name` is `zone` or under it (both lower-case, no trailing dot).
+fn in_zone(name: &str, zone: &str) -> bool {
+    name == zone
+        || (name.len() > zone.len()
+            && name.ends_with(zone)
+            && name.as_bytes().get(name.len() - zone.len() - 1) == Some(&b'.'))
+}
+
+/// Names that make browsers and devices keep using the network's resolver when they do
+/// not exist.
+const CANARY_NAMES: &[&str] = &[
+    "use-application-dns.net",
+    "mask.icloud.com",
+    "mask-h2.icloud.com",
+];
+
+/// Reverse zones of private and local addresses (RFC 6303, plus shared address space).
+fn is_private_reverse(name: &str) -> bool {
+    let Some(rest) = name.strip_suffix(".in-addr.arpa") else {
+        return name.ends_with(".ip6.arpa")
+            && [
+                "d.f.ip6.arpa",
+                "8.e.f.ip6.arpa",
+                "9.e.f.ip6.arpa",
+                "a.e.f.ip6.arpa",
+                "b.e.f.ip6.arpa",
+            ]
+            .iter()
+            .any(|z| in_zone(name, z))
+            || name == "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa";
+    };
+    // Octets of the address, most significant first.
+    let octets: Vec<u8> = rest.rsplit('.').map_while(|l| l.parse().ok()).collect();
+    match octets.as_slice() {
+        [10, ..] | [127, ..] | [0, ..] => true,
+        [172, b, ..] => (16..=31).contains(b),
+        [192, 168, ..] | [169, 254, ..] => true,
+        [100, b, ..] => (64..=127).contains(b),
+        _ => false,
+    }
 }
 
 /// The DNS filter's query handler, shared by every listener.
@@ -44,6 +111,8 @@ pub struct DnsService {
     block_ttl: u32,
     default_mode: BlockMode,
     modes: HashMap<String, BlockMode>,
+    private_reverse_nxdomain: bool,
+    doh_canary: bool,
     events: mpsc::Sender<ActivityEvent>,
     counters: Counters,
 }
@@ -80,11 +149,18 @@ impl DnsService {
     ) -> Result<(DnsService, EventReceiver), DnsError> {
         config.validate()?;
         let (tx, rx) = mpsc::channel(config.queue_capacity);
-        let resolver = match &config.upstream {
-            Upstream::Static(ip) => Resolver::Static(*ip),
-            Upstream::Forward(list) => {
-                Resolver::Forward(Forwarder::new(list.clone(), config.timeout()))
-            }
+        let mut zones: Vec<(String, Backend)> = config
+            .forward_zones
+            .iter()
+            .map(|z| {
+                let zone = z.zone.trim().trim_end_matches('.').to_ascii_lowercase();
+                (zone, Backend::new(&z.upstream, config.timeout()))
+            })
+            .collect();
+        zones.sort_by_key(|(z, _)| std::cmp::Reverse(z.len()));
+        let resolver = Resolver {
+            default: Backend::new(&config.upstream, config.timeout()),
+            zones,
         };
         let service = DnsService {
             engine,
@@ -99,6 +175,8 @@ impl DnsService {
             block_ttl: config.block_ttl,
             default_mode: config.default_block_mode,
             modes: config.block_modes.clone(),
+            private_reverse_nxdomain: config.private_reverse_nxdomain,
+            doh_canary: config.doh_canary,
             events: tx,
             counters: Counters::default(),
         };
@@ -172,117 +250,79 @@ impl DnsService {
             Some(id) => (id, IdentifiedBy::Caller),
             None => self.identity.resolve(client),
         };
-        let engine = self.engine.load();
-        let now = Timestamp::now();
-        let decision = engine.decide(&identity, &query.question.name, now);
-
-        let mut ev = Event {
-            decision: &decision,
-            cname: None,
-            latency_us: None,
-            cached: false,
-        };
-        let (reply_bytes, rcode) = if is_block(decision.action) {
-            let reply = self.block_reply(&query, &decision);
-            let rcode = reply_rcode(&reply);
-            (wire::encode_reply(&query, &reply, max_size), rcode)
-        } else if let Some(target) = &decision.safe_search {
-            self.safe_search_reply(&query, target, max_size, &mut ev)
-                .await
-        } else {
-            match self.resolve(&query.question, query.checking_disabled).await {
-                Resolved::Records(records) => {
-                    let reply = Reply::Local {
-                        rcode: Rcode::NoError,
-                        records,
-                    };
-                    (wire::encode_reply(&query, &reply, max_size), Rcode::NoError)
-                }
-                Resolved::Message {
-                    message,
-                    age,
-                    latency_us,
-                    cached,
-                } => {
-                    ev.latency_us = latency_us;
-                    ev.cached = cached;
-                    let blocked_cname = message.cname_targets().into_iter().find_map(|t| {
-                        let d = engine.decide(&identity, &t, now);
-                        is_block(d.action).then_some((t, d))
-                    });
-                    match blocked_cname {
-                        Some((target, d)) => {
-                            let reply = self.block_reply(&query, &d);
-                            let rcode = reply_rcode(&reply);
-                            let bytes = wire::encode_reply(&query, &reply, max_size);
-                            return self.finish(
-                                bytes,
-                                rcode,
-                                &query,
-                                client,
-                                transport,
-                                &identity,
-                                identified_by,
-                                Event {
-                                    decision: &d,
-                                    cname: Some(target),
-                                    ..ev
-                                },
-                            );
-                        }
-                        None => {
-                            let reply = Reply::Upstream {
-                                message: &message,
-                                prefix: Vec::new(),
-                                age,
-                            };
-                            (
-                                wire::encode_reply(&query, &reply, max_size),
-                                message.rcode(),
-                            )
-                        }
-                    }
-                }
-                Resolved::Failed { latency_us } => {
-                    ev.latency_us = latency_us;
-                    bump(&c.upstream_failures);
-                    let reply = Reply::Local {
-                        rcode: Rcode::ServFail,
-                        records: Vec::new(),
-                    };
-                    (
-                        wire::encode_reply(&query, &reply, max_size),
-                        Rcode::ServFail,
-                    )
-                }
-            }
-        };
+        let answered = self.answer(&query, &identity, max_size).await;
         self.finish(
-            reply_bytes,
-            rcode,
+            answered,
             &query,
             client,
             transport,
             &identity,
             identified_by,
-            ev,
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Decide and answer one parsed query.
+    async fn answer(&self, query: &Query, identity: &Identity, max_size: usize) -> Answered {
+        let name = query.question.name.as_str();
+        if self.doh_canary && CANARY_NAMES.contains(&name) {
+            let verdict = Verdict {
+                action: Action::Block,
+                category: Some(Arc::from("circumvention")),
+                rule: format!("canary:{name}"),
+                matched_list: Some(name.to_owned()),
+            };
+            return self.local(query, Rcode::NxDomain, Vec::new(), verdict, max_size);
+        }
+        let engine = self.engine.load();
+        let now = Timestamp::now();
+        let decision = engine.decide(identity, name, now);
+        if is_block(decision.action) {
+            return self.blocked(query, &decision, max_size);
+        }
+        let verdict = Verdict::from(&decision);
+        if let Some(target) = &decision.safe_search {
+            return self.safe_search(query, target, verdict, max_size).await;
+        }
+        if self.private_reverse_nxdomain
+            && is_private_reverse(name)
+            && self.resolver.zone_of(name).is_none()
+        {
+            return self.local(query, Rcode::NxDomain, Vec::new(), verdict, max_size);
+        }
+        let resolved = self.resolve(&query.question, query.checking_disabled).await;
+        if let Resolved::Message {
+            message,
+            latency_us,
+            cached,
+            ..
+        } = &resolved
+        {
+            let blocked_cname = message.cname_targets().into_iter().find_map(|t| {
+                let d = engine.decide(identity, &t, now);
+                is_block(d.action).then_some((t, d))
+            });
+            if let Some((target, d)) = blocked_cname {
+                let mut a = self.blocked(query, &d, max_size);
+                a.cname = Some(target);
+                a.latency_us = *latency_us;
+                a.cached = *cached;
+                return a;
+            }
+        }
+        self.answer_resolved(query, resolved, Vec::new(), verdict, max_size)
+    }
+
     fn finish(
         &self,
-        bytes: Option<Vec<u8>>,
-        rcode: Rcode,
+        a: Answered,
         query: &Query,
         client: IpAddr,
         transport: Transport,
         identity: &Identity,
         identified_by: IdentifiedBy,
-        ev: Event<'_>,
     ) -> Option<Vec<u8>> {
         let c = &self.counters;
-        if is_block(ev.decision.action) {
+        if is_block(a.verdict.action) {
             bump(&c.blocked);
         }
         let event = ActivityEvent {
@@ -293,27 +333,47 @@ impl DnsService {
             identified_by,
             qname: query.question.name.clone(),
             qtype: wire::type_name(query.question.qtype),
-            category: ev.decision.category.as_deref().map(str::to_owned),
-            action: ev.decision.action,
-            rule: ev.decision.rule.to_string(),
-            matched_list: ev.decision.matched_list.clone(),
-            cname: ev.cname,
-            rcode,
-            upstream_latency_us: ev.latency_us,
-            cached: ev.cached,
+            category: a.verdict.category.as_deref().map(str::to_owned),
+            action: a.verdict.action,
+            rule: a.verdict.rule,
+            matched_list: a.verdict.matched_list,
+            cname: a.cname,
+            rcode: a.rcode,
+            upstream_latency_us: a.latency_us,
+            cached: a.cached,
             transport,
         };
         if self.events.try_send(event).is_err() {
             bump(&c.events_dropped);
         }
-        if bytes.is_some() {
+        if a.bytes.is_some() {
             bump(&c.answered);
         }
-        bytes
+        a.bytes
+    }
+
+    fn local(
+        &self,
+        query: &Query,
+        rcode: Rcode,
+        records: Vec<Rr>,
+        verdict: Verdict,
+        max_size: usize,
+    ) -> Answered {
+        let reply = Reply::Local { rcode, records };
+        Answered {
+            bytes: wire::encode_reply(query, &reply, max_size),
+            rcode,
+            verdict,
+            cname: None,
+            latency_us: None,
+            cached: false,
+        }
     }
 
     /// The block answer for `decision`'s category.
-    fn block_reply(&self, query: &Query, decision: &Decision) -> Reply<'static> {
+    fn blocked(&self, query: &Query, decision: &Decision, max_size: usize) -> Answered {
+        let verdict = Verdict::from(decision);
         let mode = decision
             .category
             .as_deref()
@@ -323,10 +383,7 @@ impl DnsService {
         let name = &query.question.name;
         let records = match (mode, query.question.qtype) {
             (BlockMode::Nxdomain, _) => {
-                return Reply::Local {
-                    rcode: Rcode::NxDomain,
-                    records: Vec::new(),
-                };
+                return self.local(query, Rcode::NxDomain, Vec::new(), verdict, max_size);
             }
             (BlockMode::BlockPage, rtype::A) => self
                 .block_v4
@@ -340,10 +397,7 @@ impl DnsService {
                 .collect(),
             (BlockMode::BlockPage, _) => Vec::new(),
         };
-        Reply::Local {
-            rcode: Rcode::NoError,
-            records,
-        }
+        self.local(query, Rcode::NoError, records, verdict, max_size)
     }
 
     fn rr(&self, name: &str, data: RrData) -> Rr {
@@ -354,79 +408,94 @@ impl DnsService {
         }
     }
 
-    async fn safe_search_reply(
+    /// The safe-search rewrite: a CNAME to the enforcement host and that host's records,
+    /// or the enforcement address.
+    async fn safe_search(
         &self,
         query: &Query,
         target: &gatehouse_filter::SafeSearchTarget,
+        verdict: Verdict,
         max_size: usize,
-        ev: &mut Event<'_>,
-    ) -> (Option<Vec<u8>>, Rcode) {
+    ) -> Answered {
         let name = &query.question.name;
-        let local = |records: Vec<Rr>| {
-            let reply = Reply::Local {
-                rcode: Rcode::NoError,
-                records,
-            };
-            (wire::encode_reply(query, &reply, max_size), Rcode::NoError)
-        };
         match target.rrtype {
             RecordType::A => {
                 let addr = target.target.parse::<std::net::Ipv4Addr>().ok();
-                match (query.question.qtype, addr) {
-                    (rtype::A, Some(a)) => local(vec![self.rr(name, RrData::A(a))]),
-                    _ => local(Vec::new()),
-                }
+                let records = match (query.question.qtype, addr) {
+                    (rtype::A, Some(a)) => vec![self.rr(name, RrData::A(a))],
+                    _ => Vec::new(),
+                };
+                self.local(query, Rcode::NoError, records, verdict, max_size)
             }
             RecordType::Cname => {
                 let host = target.target.trim_end_matches('.').to_ascii_lowercase();
                 let cname = self.rr(name, RrData::Cname(host.clone()));
                 if query.question.qtype == rtype::CNAME {
-                    return local(vec![cname]);
+                    return self.local(query, Rcode::NoError, vec![cname], verdict, max_size);
                 }
                 let q = Question {
-                    name: host.clone(),
+                    name: host,
                     qtype: query.question.qtype,
                     qclass: query.question.qclass,
                 };
-                match self.resolve(&q, query.checking_disabled).await {
-                    Resolved::Records(records) => {
-                        let mut all = vec![cname];
-                        all.extend(records);
-                        local(all)
-                    }
-                    Resolved::Message {
-                        message,
-                        age,
-                        latency_us,
-                        cached,
-                    } => {
-                        ev.latency_us = latency_us;
-                        ev.cached = cached;
-                        let reply = Reply::Upstream {
-                            message: &message,
-                            prefix: vec![cname],
-                            age,
-                        };
-                        (wire::encode_reply(query, &reply, max_size), message.rcode())
-                    }
-                    Resolved::Failed { latency_us } => {
-                        ev.latency_us = latency_us;
-                        bump(&self.counters.upstream_failures);
-                        let reply = Reply::Local {
-                            rcode: Rcode::ServFail,
-                            records: Vec::new(),
-                        };
-                        (wire::encode_reply(query, &reply, max_size), Rcode::ServFail)
-                    }
+                let resolved = self.resolve(&q, query.checking_disabled).await;
+                self.answer_resolved(query, resolved, vec![cname], verdict, max_size)
+            }
+        }
+    }
+
+    /// Encode what the backend produced, after `prefix`.
+    fn answer_resolved(
+        &self,
+        query: &Query,
+        resolved: Resolved,
+        prefix: Vec<Rr>,
+        verdict: Verdict,
+        max_size: usize,
+    ) -> Answered {
+        match resolved {
+            Resolved::Records(records) => {
+                let mut all = prefix;
+                all.extend(records);
+                self.local(query, Rcode::NoError, all, verdict, max_size)
+            }
+            Resolved::Message {
+                message,
+                age,
+                latency_us,
+                cached,
+            } => {
+                let reply = Reply::Upstream {
+                    message: &message,
+                    prefix,
+                    age,
+                };
+                Answered {
+                    bytes: wire::encode_reply(query, &reply, max_size),
+                    rcode: message.rcode(),
+                    verdict,
+                    cname: None,
+                    latency_us,
+                    cached,
                 }
+            }
+            Resolved::Failed { latency_us } => {
+                bump(&self.counters.upstream_failures);
+                let mut a = self.local(query, Rcode::ServFail, Vec::new(), verdict, max_size);
+                a.latency_us = latency_us;
+                a
             }
         }
     }
 
     /// Resolve through the static address, the cache or the upstream resolvers.
     async fn resolve(&self, q: &Question, checking_disabled: bool) -> Resolved {
-        let forwarder = match &self.resolver {
-            Resolver::Static(ip) => {
+        let backend = self
+            .resolver
+            .zone_of(&q.name)
+            .unwrap_or(&self.resolver.default);
+        let forwarder = match backend {
+            Backend::Static(ip) => {
                 let data = match (q.qtype, ip) {
                     (rtype::A, IpAddr::V4(a)) => Some(RrData::A(*a)),
                     (rtype::AAAA, IpAddr::V6(a)) => Some(RrData::Aaaa(*a)),
@@ -434,7 +503,7 @@ impl DnsService {
                 };
                 return Resolved::Records(data.map(|d| self.rr(&q.name, d)).into_iter().collect());
             }
-            Resolver::Forward(f) => f,
+            Backend::Forward(f) => f,
         };
         if let Some((message, age)) = self.cache.get(q, Instant::now()) {
             bump(&self.counters.cache_hits);
@@ -471,9 +540,30 @@ impl DnsService {
     }
 }
 
-/// Event fields gathered along the way.
-struct Event<'a> {
-    decision: &'a Decision,
+/// The decision as logged.
+struct Verdict {
+    action: Action,
+    category: Option<Arc<str>>,
+    rule: String,
+    matched_list: Option<String>,
+}
+
+impl From<&Decision> for Verdict {
+    fn from(d: &Decision) -> Verdict {
+        Verdict {
+            action: d.action,
+            category: d.category.clone(),
+            rule: d.rule.to_string(),
+            matched_list: d.matched_list.clone(),
+        }
+    }
+}
+
+/// An encoded answer and what the activity event says about it.
+struct Answered {
+    bytes: Option<Vec<u8>>,
+    rcode: Rcode,
+    verdict: Verdict,
     cname: Option<String>,
     latency_us: Option<u64>,
     cached: bool,
@@ -484,9 +574,43 @@ fn is_block(a: Action) -> bool {
     matches!(a, Action::Block | Action::Warn)
 }
 
-fn reply_rcode(r: &Reply<'_>) -> Rcode {
-    match r {
-        Reply::Local { rcode, .. } => *rcode,
-        Reply::Upstream { message, .. } => message.rcode(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_match_whole_labels() {
+        assert!(in_zone("school.internal", "school.internal"));
+        assert!(in_zone("dc1.school.internal", "school.internal"));
+        assert!(!in_zone("myschool.internal", "school.internal"));
+        assert!(!in_zone("internal", "school.internal"));
+    }
+
+    #[test]
+    fn private_reverse_zones() {
+        for n in [
+            "1.0.0.10.in-addr.arpa",
+            "10.in-addr.arpa",
+            "5.4.20.172.in-addr.arpa",
+            "1.1.168.192.in-addr.arpa",
+            "1.0.254.169.in-addr.arpa",
+            "1.0.64.100.in-addr.arpa",
+            "1.0.0.127.in-addr.arpa",
+            "a.b.c.d.f.ip6.arpa",
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        ] {
+            assert!(is_private_reverse(n), "{n}");
+        }
+        for n in [
+            "1.1.1.1.in-addr.arpa",
+            "5.4.32.172.in-addr.arpa",
+            "1.0.128.100.in-addr.arpa",
+            "8.8.8.8.in-addr.arpa",
+            "1.0.0.2.ip6.arpa",
+            "in-addr.arpa",
+            "example.com",
+        ] {
+            assert!(!is_private_reverse(n), "{n}");
+        }
     }
 }

@@ -321,9 +321,15 @@ async fn identity_source_beats_binding_beats_unidentified() {
         )
         .await
         .unwrap();
-    assert_eq!(a_records(&Message::from_vec(&reply).unwrap()), vec![STATIC_V4]);
+    assert_eq!(
+        a_records(&Message::from_vec(&reply).unwrap()),
+        vec![STATIC_V4]
+    );
     let e = recv(&mut ev).await;
-    assert_eq!((e.person.as_deref(), e.group.as_str()), (Some("t1"), "staff"));
+    assert_eq!(
+        (e.person.as_deref(), e.group.as_str()),
+        (Some("t1"), "staff")
+    );
     assert_eq!(e.identified_by, IdentifiedBy::Caller);
     assert_eq!(e.transport, Transport::Https);
     h.shutdown().await;
@@ -516,6 +522,72 @@ async fn edns_queries_get_an_opt_record() {
     h.shutdown().await;
 }
 
+#[tokio::test]
+async fn forward_zones_go_to_their_own_resolver() {
+    let public = TestUpstream::start(Mode::Answer).await;
+    let school = TestUpstream::start(Mode::Answer).await;
+    let mut cfg = forward_config(&[public.addr]);
+    cfg.forward_zones = vec![
+        gatehouse_dns::ForwardZone {
+            zone: "school.internal".to_owned(),
+            upstream: Upstream::Forward(vec![school.addr]),
+        },
+        gatehouse_dns::ForwardZone {
+            zone: "10.in-addr.arpa.".to_owned(),
+            upstream: Upstream::Forward(vec![school.addr]),
+        },
+    ];
+    let (h, _ev) = start(cfg).await;
+    let s = h.udp_addrs()[0];
+    let m = udp(s, "dc1.school.internal.", RecordType::A).await;
+    assert_eq!(a_records(&m).len(), 1);
+    assert_eq!((school.udp_count(), public.udp_count()), (1, 0));
+    let m = udp(s, "myschool.internal.", RecordType::A).await;
+    assert_eq!(a_records(&m).len(), 1);
+    assert_eq!((school.udp_count(), public.udp_count()), (1, 1));
+    // A reverse zone of the school's own network is forwarded, not answered locally.
+    let _ = udp(s, "5.1.0.10.in-addr.arpa.", RecordType::PTR).await;
+    assert_eq!((school.udp_count(), public.udp_count()), (2, 1));
+    // Other private reverse zones are answered NXDOMAIN without asking anyone.
+    let m = udp(s, "5.1.168.192.in-addr.arpa.", RecordType::PTR).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!((school.udp_count(), public.udp_count()), (2, 1));
+    // Public reverse zones go upstream.
+    let _ = udp(s, "1.2.0.192.in-addr.arpa.", RecordType::PTR).await;
+    assert_eq!((school.udp_count(), public.udp_count()), (2, 2));
+    h.shutdown().await;
+    public.stop().await;
+    school.stop().await;
+}
+
+#[tokio::test]
+async fn canary_names_keep_browsers_on_this_resolver() {
+    let up = TestUpstream::start(Mode::Answer).await;
+    let (h, mut ev) = start(forward_config(&[up.addr])).await;
+    for name in [
+        "use-application-dns.net.",
+        "mask.icloud.com.",
+        "mask-h2.icloud.com.",
+    ] {
+        let m = udp(h.udp_addrs()[0], name, RecordType::A).await;
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{name}");
+        let e = recv(&mut ev).await;
+        assert_eq!(e.action, Action::Block);
+        assert_eq!(e.rule, format!("canary:{}", name.trim_end_matches('.')));
+    }
+    assert_eq!(up.udp_count(), 0);
+    h.shutdown().await;
+
+    let mut cfg = forward_config(&[up.addr]);
+    cfg.doh_canary = false;
+    let (h, _ev) = start(cfg).await;
+    let m = udp(h.udp_addrs()[0], "use-application-dns.net.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(up.udp_count(), 1);
+    h.shutdown().await;
+    up.stop().await;
+}
+
 #[test]
 fn config_parses_from_toml_with_defaults() {
     let cfg: DnsConfig = toml::from_str(
@@ -529,6 +601,9 @@ fn config_parses_from_toml_with_defaults() {
         name = "Staff VLAN"
         subnet = "10.0.1.0/24"
         group = "staff"
+        [[forward_zones]]
+        zone = "school.internal"
+        upstream = "10.0.0.2"
         [rate_limit]
         per_second = 20
         "#,
@@ -547,6 +622,11 @@ fn config_parses_from_toml_with_defaults() {
     );
     assert_eq!(cfg.rate_limit.burst, 200);
     assert_eq!(cfg.bindings[0].group, "staff");
+    assert_eq!(
+        cfg.forward_zones[0].upstream,
+        Upstream::Forward(vec!["10.0.0.2:53".parse().unwrap()])
+    );
+    assert!(cfg.doh_canary && cfg.private_reverse_nxdomain);
     assert_eq!(cfg.tcp, DnsConfig::default().tcp);
     cfg.validate().unwrap();
 
