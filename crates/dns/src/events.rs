@@ -25,6 +25,17 @@ pub enum Transport {
     Https,
 }
 
+impl std::fmt::Display for Transport {
+    /// `udp`, `tcp` or `https`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Https => "https",
+        })
+    }
+}
+
 /// One filtering decision, for the activity log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityEvent {

@@ -51,6 +51,18 @@ pub enum IdentifiedBy {
     Unidentified,
 }
 
+impl std::fmt::Display for IdentifiedBy {
+    /// `caller`, `source`, `binding:NAME` or `unidentified`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdentifiedBy::Caller => f.write_str("caller"),
+            IdentifiedBy::Source => f.write_str("source"),
+            IdentifiedBy::Binding(name) => write!(f, "binding:{name}"),
+            IdentifiedBy::Unidentified => f.write_str("unidentified"),
+        }
+    }
+}
+
 /// Resolves clients in the documented order.
 pub struct IdentityResolver {
     source: Arc<dyn IdentitySource>,

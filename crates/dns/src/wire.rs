@@ -440,7 +440,16 @@ pub fn encode_reply(query: &Query, reply: &Reply<'_>, max_size: usize) -> Option
         msg.authorities.clear();
         msg.metadata.response_code = ResponseCode::ServFail;
     }
-    let bytes = msg.to_vec().ok()?;
+    let bytes = match msg.to_vec() {
+        Ok(b) => b,
+        Err(_) => {
+            // A record that decodes but does not encode again: SERVFAIL, not silence.
+            msg.answers.clear();
+            msg.authorities.clear();
+            msg.metadata.response_code = ResponseCode::ServFail;
+            msg.to_vec().ok()?
+        }
+    };
     if bytes.len() <= max_size {
         return Some(bytes);
     }
