@@ -151,6 +151,36 @@ async fn tcp_queries_are_answered() {
     let m = tcp(h.tcp_addrs()[0], "bet.example.", RecordType::A).await;
     assert_eq!(a_records(&m), vec![BLOCK_V4]);
     assert_eq!(recv(&mut ev).await.transport, Transport::Tcp);
+
+    // Several queries on one connection are answered in order.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(h.tcp_addrs()[0])
+        .await
+        .unwrap();
+    for (id, name) in [(1u16, "a.example."), (2, "bet.example."), (3, "c.example.")] {
+        let q = query_bytes(id, name, RecordType::A);
+        conn.write_all(&(q.len() as u16).to_be_bytes())
+            .await
+            .unwrap();
+        conn.write_all(&q).await.unwrap();
+    }
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let mut len = [0u8; 2];
+        conn.read_exact(&mut len).await.unwrap();
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        conn.read_exact(&mut buf).await.unwrap();
+        let m = Message::from_vec(&buf).unwrap();
+        answers.push((m.metadata.id, a_records(&m)));
+    }
+    assert_eq!(
+        answers,
+        vec![
+            (1, vec![STATIC_V4]),
+            (2, vec![BLOCK_V4]),
+            (3, vec![STATIC_V4])
+        ]
+    );
     h.shutdown().await;
 }
 
@@ -189,6 +219,56 @@ async fn upstream_timeout_fails_over_to_the_next() {
     h.shutdown().await;
     silent.stop().await;
     good.stop().await;
+}
+
+#[tokio::test]
+async fn upstream_servfail_fails_over_to_the_next() {
+    let bad = TestUpstream::start(Mode::ServFail).await;
+    let good = TestUpstream::start(Mode::Answer).await;
+    let (h, _ev) = start(forward_config(&[bad.addr, good.addr])).await;
+    let m = udp(h.udp_addrs()[0], "one.example.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(a_records(&m).len(), 1);
+    assert_eq!((bad.udp_count(), good.udp_count()), (1, 1));
+    h.shutdown().await;
+    bad.stop().await;
+    good.stop().await;
+}
+
+#[tokio::test]
+async fn upstream_replies_with_the_wrong_id_are_ignored() {
+    let up = TestUpstream::start(Mode::ForgeFirst).await;
+    let (h, _ev) = start(forward_config(&[up.addr])).await;
+    let m = udp(h.udp_addrs()[0], "bank.example.", RecordType::A).await;
+    assert_eq!(
+        a_records(&m),
+        vec![Ipv4Addr::new(198, 51, 100, "bank.example.".len() as u8)]
+    );
+    h.shutdown().await;
+    up.stop().await;
+}
+
+#[tokio::test]
+async fn decisions_are_not_cached_with_answers() {
+    // `www.chatcdn.example` is a CNAME to `chat.example`: allowed for staff, blocked for
+    // ks2. The answer is cached after the staff query; the ks2 query is decided anew.
+    let up = TestUpstream::start(Mode::Answer).await;
+    let who = Arc::new(std::sync::Mutex::new(Identity::group("staff")));
+    let source = {
+        let who = who.clone();
+        move |_: IpAddr| Some(who.lock().unwrap().clone())
+    };
+    let (h, _ev) = start_with(forward_config(&[up.addr]), Arc::new(source)).await;
+    let s = h.udp_addrs()[0];
+    let m = udp(s, "www.chatcdn.example.", RecordType::A).await;
+    assert_eq!(cnames(&m), vec!["chat.example"]);
+    *who.lock().unwrap() = Identity::group("ks2");
+    let m = udp(s, "www.chatcdn.example.", RecordType::A).await;
+    assert_eq!(a_records(&m), vec![BLOCK_V4]);
+    assert_eq!(up.udp_count(), 1);
+    assert_eq!(h.stats().cache_hits, 1);
+    h.shutdown().await;
+    up.stop().await;
 }
 
 #[tokio::test]

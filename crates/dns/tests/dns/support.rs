@@ -182,6 +182,10 @@ pub enum Mode {
     TruncateUdp,
     /// Never answer.
     Silent,
+    /// Answer SERVFAIL.
+    ServFail,
+    /// First send a forged reply (wrong id, other address record), then the real one.
+    ForgeFirst,
 }
 
 /// A scriptable upstream DNS server on 127.0.0.1 (UDP and TCP on the same port).
@@ -194,7 +198,7 @@ pub struct TestUpstream {
 }
 
 /// The test upstream's zone: `cdn.example` → CNAME `bet.example`; `www.cdn-ok.example`
-/// → CNAME `edge.cdn-ok.example` → A; `many.example` → 100 A records; `nx.example` → NXDOMAIN with an SOA; anything
+/// → CNAME `edge.cdn-ok.example` → A; `many.example` → 100 A records; `www.chatcdn.example` → CNAME `chat.example`; `nx.example` → NXDOMAIN with an SOA; anything
 /// else A 198.51.100.X (X = name length) for A queries and NODATA with an SOA otherwise.
 pub fn zone(q: &Message) -> Message {
     let mut r = Message::response(q.metadata.id, OpCode::Query);
@@ -254,6 +258,10 @@ pub fn zone(q: &Message) -> Message {
             r.add_answer(cname(&name, "bet.example."));
             r.add_answer(a(&Name::from_ascii("bet.example.").unwrap()));
         }
+        "www.chatcdn.example." => {
+            r.add_answer(cname(&name, "chat.example."));
+            r.add_answer(a(&Name::from_ascii("chat.example.").unwrap()));
+        }
         "www.cdn-ok.example." => {
             r.add_answer(cname(&name, "edge.cdn-ok.example."));
             r.add_answer(a(&Name::from_ascii("edge.cdn-ok.example.").unwrap()));
@@ -298,6 +306,25 @@ impl TestUpstream {
                             let reply = match mode {
                                 Mode::Silent => continue,
                                 Mode::Answer => zone(&q),
+                                Mode::ServFail => {
+                                    let mut r = zone(&q);
+                                    r.answers.clear();
+                                    r.authorities.clear();
+                                    r.metadata.response_code = ResponseCode::ServFail;
+                                    r
+                                }
+                                Mode::ForgeFirst => {
+                                    let mut forged = zone(&q);
+                                    forged.metadata.id = q.metadata.id.wrapping_add(1);
+                                    forged.answers.clear();
+                                    forged.add_answer(Record::from_rdata(
+                                        q.queries[0].name().clone(),
+                                        300,
+                                        RData::A(A(Ipv4Addr::new(203, 0, 113, 66))),
+                                    ));
+                                    let _ = udp.send_to(&forged.to_vec().unwrap(), peer).await;
+                                    zone(&q)
+                                }
                                 Mode::TruncateUdp => {
                                     let mut r = zone(&q);
                                     r.answers.clear();
