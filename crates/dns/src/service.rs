@@ -193,9 +193,9 @@ impl DnsService {
         bump(&self.counters.overloaded);
     }
 
-    /// Answer one packet from `client`; `None` means send nothing. `max_size` limits the
-    /// reply (over UDP the smaller of it and the client's EDNS size is used; a longer
-    /// reply is truncated with the TC flag).
+    /// Answer one packet from `client`; `None` means send nothing. Over UDP the reply is
+    /// at most 512 bytes, or the client's EDNS size up to 1232; a longer one is sent
+    /// without records and with the TC flag. Over TCP and HTTPS it may be up to 65,535.
     pub async fn handle(
         &self,
         packet: &[u8],
@@ -207,7 +207,8 @@ impl DnsService {
 
     /// Like [`DnsService::handle`], but with the identity already known to the caller
     /// (e.g. a DoH endpoint that checked a device token): `Some` is used instead of the
-    /// identity order. Subnet and rate-limit checks still apply to `client`.
+    /// identity order, and since the caller authenticated the client, the served-subnet
+    /// check is skipped (a device at home may use DoH); the rate limit still applies.
     pub async fn handle_as(
         &self,
         packet: &[u8],
@@ -217,7 +218,7 @@ impl DnsService {
     ) -> Option<Vec<u8>> {
         let c = &self.counters;
         bump(&c.packets);
-        if !self.acl.allows(client) {
+        if known.is_none() && !self.acl.allows(client) {
             bump(&c.refused);
             return wire::error_reply_for(packet, Rcode::Refused);
         }

@@ -340,6 +340,21 @@ async fn clients_outside_served_subnets_are_refused() {
     assert_eq!(m.metadata.response_code, ResponseCode::Refused);
     assert_eq!(h.stats().refused, 2);
     assert!(ev.drain(10).is_empty(), "no decision, no event");
+    // A caller that authenticated the client itself (DoH device token) is served.
+    let reply = h
+        .service()
+        .handle_as(
+            &query_bytes(8, "allowed.example.", RecordType::A),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Transport::Https,
+            Some(Identity::person("d1", "ks2")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        a_records(&Message::from_vec(&reply).unwrap()),
+        vec![STATIC_V4]
+    );
     h.shutdown().await;
 }
 
