@@ -272,6 +272,47 @@ async fn decisions_are_not_cached_with_answers() {
 }
 
 #[tokio::test]
+async fn a_slow_upstream_does_not_stall_other_queries() {
+    let silent = TestUpstream::start(Mode::Silent).await;
+    let mut cfg = forward_config(&[silent.addr]);
+    cfg.timeout_ms = 60_000;
+    let (h, _ev) = start(cfg).await;
+    let s = h.udp_addrs()[0];
+    let slow = tokio::spawn(async move { udp(s, "slow.example.", RecordType::A).await });
+    wait_for(|| silent.udp_count() == 1).await;
+    let m = udp(s, "bet.example.", RecordType::A).await;
+    assert_eq!(a_records(&m), vec![BLOCK_V4]);
+    assert!(
+        !slow.is_finished(),
+        "the slow query is still waiting upstream"
+    );
+    slow.abort();
+    h.shutdown().await;
+    silent.stop().await;
+}
+
+#[tokio::test]
+async fn packets_beyond_max_in_flight_are_dropped_and_counted() {
+    let silent = TestUpstream::start(Mode::Silent).await;
+    let mut cfg = forward_config(&[silent.addr]);
+    cfg.timeout_ms = 60_000;
+    cfg.max_in_flight = 1;
+    let (h, _ev) = start(cfg).await;
+    let s = h.udp_addrs()[0];
+    let slow = tokio::spawn(async move { udp(s, "slow.example.", RecordType::A).await });
+    wait_for(|| silent.udp_count() == 1).await;
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sock.send_to(&query_bytes(77, "bet.example.", RecordType::A), s)
+        .await
+        .unwrap();
+    wait_for(|| h.stats().overloaded == 1).await;
+    assert_eq!(h.stats().answered, 0);
+    slow.abort();
+    h.shutdown().await;
+    silent.stop().await;
+}
+
+#[tokio::test]
 async fn all_upstreams_failing_gives_servfail() {
     let silent = TestUpstream::start(Mode::Silent).await;
     let mut cfg = forward_config(&[silent.addr]);
@@ -750,6 +791,17 @@ fn upstream_parse_errors_are_clear() {
     assert!(e.contains("after `static:`"), "{e}");
     assert!(Upstream::parse("").is_err());
     assert!(Upstream::parse("1.1.1.1:0").is_err());
+}
+
+/// Let the server run until `cond` holds (bounded by [`WAIT`]).
+async fn wait_for(cond: impl Fn() -> bool) {
+    tokio::time::timeout(WAIT, async {
+        while !cond() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("condition not reached");
 }
 
 async fn recv(ev: &mut gatehouse_dns::EventReceiver) -> gatehouse_dns::ActivityEvent {
