@@ -291,7 +291,16 @@ impl DnsConfig {
         if self.unidentified_group.trim().is_empty() {
             return bad("`unidentified_group` is empty");
         }
+        if self.upstream == Upstream::Forward(Vec::new()) {
+            return bad("`upstream` lists no resolver");
+        }
         for z in &self.forward_zones {
+            if z.upstream == Upstream::Forward(Vec::new()) {
+                return Err(DnsError::Config(format!(
+                    "forward zone {:?}: no resolver",
+                    z.zone
+                )));
+            }
             let zone = z.zone.trim().trim_end_matches('.');
             if zone.is_empty() || zone.contains(char::is_whitespace) {
                 return Err(DnsError::Config(format!(

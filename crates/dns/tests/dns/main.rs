@@ -770,6 +770,17 @@ fn config_parses_from_toml_with_defaults() {
     assert_eq!(cfg.upstream, Upstream::Static("10.0.0.1".parse().unwrap()));
     assert!(toml::from_str::<DnsConfig>("upstream = \"static:nope\"").is_err());
     assert!(toml::from_str::<DnsConfig>("unknown_key = 1").is_err());
+    let empty = DnsConfig {
+        upstream: Upstream::Forward(vec![]),
+        ..DnsConfig::default()
+    };
+    assert!(empty.validate().is_err());
+    let no_listener = DnsConfig {
+        udp: vec![],
+        tcp: vec![],
+        ..DnsConfig::default()
+    };
+    assert!(no_listener.validate().is_err());
 }
 
 #[test]
