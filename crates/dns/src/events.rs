@@ -130,6 +130,7 @@ pub struct Counters {
     pub(crate) blocked: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
     pub(crate) cache_hits: AtomicU64,
+    pub(crate) coalesced: AtomicU64,
     pub(crate) upstream_queries: AtomicU64,
     pub(crate) upstream_failures: AtomicU64,
 }
@@ -161,6 +162,8 @@ pub struct DnsStats {
     pub events_dropped: u64,
     /// Answers served from the cache.
     pub cache_hits: u64,
+    /// Queries that waited for an identical query already sent upstream.
+    pub coalesced: u64,
     /// Queries sent to upstream resolvers (each attempt counts).
     pub upstream_queries: u64,
     /// Queries no upstream answered (SERVFAIL sent).
@@ -182,6 +185,7 @@ impl Counters {
             blocked: r(&self.blocked),
             events_dropped: r(&self.events_dropped),
             cache_hits: r(&self.cache_hits),
+            coalesced: r(&self.coalesced),
             upstream_queries: r(&self.upstream_queries),
             upstream_failures: r(&self.upstream_failures),
         }

@@ -39,6 +39,7 @@ mod cache;
 pub mod config;
 pub mod events;
 pub mod identity;
+mod inflight;
 mod limit;
 pub mod server;
 pub mod service;

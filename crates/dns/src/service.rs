@@ -19,6 +19,7 @@ use crate::cache::Cache;
 use crate::config::{BlockMode, DnsConfig, DnsError, LimitAction, Upstream};
 use crate::events::{ActivityEvent, Counters, DnsStats, EventReceiver, Transport, bump};
 use crate::identity::{IdentifiedBy, IdentityResolver, IdentitySource};
+use crate::inflight::{self, InFlight, Role};
 use crate::limit::{RateLimiter, SubnetAcl};
 use crate::upstream::Forwarder;
 use crate::wire::{
@@ -106,6 +107,7 @@ pub struct DnsService {
     limit_action: LimitAction,
     resolver: Resolver,
     cache: Cache,
+    inflight: InFlight,
     block_v4: Option<std::net::Ipv4Addr>,
     block_v6: Option<std::net::Ipv6Addr>,
     block_ttl: u32,
@@ -170,6 +172,7 @@ impl DnsService {
             limit_action: config.rate_limit.action,
             resolver,
             cache: Cache::new(config.cache_size),
+            inflight: InFlight::default(),
             block_v4: config.block_address_v4,
             block_v6: config.block_address_v6,
             block_ttl: config.block_ttl,
@@ -516,22 +519,40 @@ impl DnsService {
             };
         }
         let started = Instant::now();
-        let result = forwarder
-            .resolve(q, checking_disabled, &self.counters.upstream_queries)
-            .await;
-        let latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-        match result {
-            Ok(m) => {
-                let message = Arc::new(m);
-                self.cache.insert(q, message.clone(), Instant::now());
-                Resolved::Message {
-                    message,
-                    age: 0,
-                    latency_us,
-                    cached: false,
+        let ask = || async {
+            let r = forwarder
+                .resolve(q, checking_disabled, &self.counters.upstream_queries)
+                .await
+                .ok()
+                .map(Arc::new);
+            if let Some(m) = &r {
+                self.cache.insert(q, m.clone(), Instant::now());
+            }
+            r
+        };
+        let outcome = match self.inflight.join(q) {
+            Role::Leader(leader) => {
+                let r = ask().await;
+                leader.finish(r.clone());
+                r
+            }
+            Role::Follower(slot) => {
+                bump(&self.counters.coalesced);
+                match inflight::wait(slot).await {
+                    Some(r) => r,
+                    None => ask().await,
                 }
             }
-            Err(_) => Resolved::Failed { latency_us },
+        };
+        let latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        match outcome {
+            Some(message) => Resolved::Message {
+                message,
+                age: 0,
+                latency_us,
+                cached: false,
+            },
+            None => Resolved::Failed { latency_us },
         }
     }
 

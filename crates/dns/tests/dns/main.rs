@@ -313,6 +313,26 @@ async fn packets_beyond_max_in_flight_are_dropped_and_counted() {
 }
 
 #[tokio::test]
+async fn identical_queries_in_flight_are_sent_upstream_once() {
+    let up = TestUpstream::start(Mode::Gated).await;
+    let (h, _ev) = start(forward_config(&[up.addr])).await;
+    let s = h.udp_addrs()[0];
+    let clients: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(async move { udp(s, "popular.example.", RecordType::A).await }))
+        .collect();
+    wait_for(|| h.stats().coalesced == 4 && up.udp_count() == 1).await;
+    up.open_gate();
+    for c in clients {
+        let m = c.await.unwrap();
+        assert_eq!(a_records(&m).len(), 1);
+    }
+    assert_eq!(up.udp_count(), 1);
+    assert_eq!(h.stats().upstream_queries, 1);
+    h.shutdown().await;
+    up.stop().await;
+}
+
+#[tokio::test]
 async fn all_upstreams_failing_gives_servfail() {
     let silent = TestUpstream::start(Mode::Silent).await;
     let mut cfg = forward_config(&[silent.addr]);

@@ -184,6 +184,8 @@ pub enum Mode {
     Silent,
     /// Answer SERVFAIL.
     ServFail,
+    /// Answer from [`zone`] once [`TestUpstream::open_gate`] is called.
+    Gated,
     /// First send a forged reply (wrong id, other address record), then the real one.
     ForgeFirst,
 }
@@ -194,6 +196,7 @@ pub struct TestUpstream {
     pub udp_queries: Arc<AtomicUsize>,
     pub tcp_queries: Arc<AtomicUsize>,
     stop: watch::Sender<bool>,
+    gate: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -288,12 +291,14 @@ impl TestUpstream {
         };
         let addr = udp.local_addr().unwrap();
         let (stop, rx) = watch::channel(false);
+        let (gate, gate_rx) = watch::channel(false);
         let udp_queries = Arc::new(AtomicUsize::new(0));
         let tcp_queries = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         {
             let mut rx = rx.clone();
             let count = udp_queries.clone();
+            let udp = Arc::new(udp);
             tasks.push(tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
                 loop {
@@ -306,6 +311,14 @@ impl TestUpstream {
                             let reply = match mode {
                                 Mode::Silent => continue,
                                 Mode::Answer => zone(&q),
+                                Mode::Gated => {
+                                    let (udp, mut gate) = (udp.clone(), gate_rx.clone());
+                                    tokio::spawn(async move {
+                                        let _ = gate.wait_for(|open| *open).await;
+                                        let _ = udp.send_to(&zone(&q).to_vec().unwrap(), peer).await;
+                                    });
+                                    continue;
+                                }
                                 Mode::ServFail => {
                                     let mut r = zone(&q);
                                     r.answers.clear();
@@ -371,8 +384,14 @@ impl TestUpstream {
             udp_queries,
             tcp_queries,
             stop,
+            gate,
             tasks,
         }
+    }
+
+    /// Let [`Mode::Gated`] answers go.
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
     }
 
     /// Queries received over UDP so far.
