@@ -39,7 +39,7 @@ impl std::fmt::Display for Transport {
 /// One filtering decision, for the activity log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityEvent {
-    /// When the query was decided.
+    /// When the query was decided (the instant the policy was evaluated at).
     pub time: Timestamp,
     /// The client's address.
     pub client: IpAddr,

@@ -254,19 +254,21 @@ impl DnsService {
             Some(id) => (id, IdentifiedBy::Caller),
             None => self.identity.resolve(client),
         };
-        let answered = self.answer(&query, &identity, max_size).await;
-        self.finish(
-            answered,
-            &query,
-            client,
+        let asker = Asker {
+            client: client.to_canonical(),
             transport,
-            &identity,
+            identity,
             identified_by,
-        )
+            time: Timestamp::now(),
+        };
+        let answered = self.answer(&query, &asker, max_size).await;
+        self.finish(answered, &query, asker)
     }
 
     /// Decide and answer one parsed query.
-    async fn answer(&self, query: &Query, identity: &Identity, max_size: usize) -> Answered {
+    async fn answer(&self, query: &Query, asker: &Asker, max_size: usize) -> Answered {
+        let identity = &asker.identity;
+        let now = asker.time;
         let name = query.question.name.as_str();
         if self.doh_canary && CANARY_NAMES.contains(&name) {
             let verdict = Verdict {
@@ -278,7 +280,6 @@ impl DnsService {
             return self.local(query, Rcode::NxDomain, Vec::new(), verdict, max_size);
         }
         let engine = self.engine.load();
-        let now = Timestamp::now();
         let decision = engine.decide(identity, name, now);
         if is_block(decision.action) {
             return self.blocked(query, &decision, max_size);
@@ -316,25 +317,17 @@ impl DnsService {
         self.answer_resolved(query, resolved, Vec::new(), verdict, max_size)
     }
 
-    fn finish(
-        &self,
-        a: Answered,
-        query: &Query,
-        client: IpAddr,
-        transport: Transport,
-        identity: &Identity,
-        identified_by: IdentifiedBy,
-    ) -> Option<Vec<u8>> {
+    fn finish(&self, a: Answered, query: &Query, asker: Asker) -> Option<Vec<u8>> {
         let c = &self.counters;
         if is_block(a.verdict.action) {
             bump(&c.blocked);
         }
         let event = ActivityEvent {
-            time: Timestamp::now(),
-            client: client.to_canonical(),
-            person: identity.person.clone(),
-            group: identity.group.clone(),
-            identified_by,
+            time: asker.time,
+            client: asker.client,
+            person: asker.identity.person,
+            group: asker.identity.group,
+            identified_by: asker.identified_by,
             qname: query.question.name.clone(),
             qtype: wire::type_name(query.question.qtype),
             category: a.verdict.category.as_deref().map(str::to_owned),
@@ -345,7 +338,7 @@ impl DnsService {
             rcode: a.rcode,
             upstream_latency_us: a.latency_us,
             cached: a.cached,
-            transport,
+            transport: asker.transport,
         };
         if self.events.try_send(event).is_err() {
             bump(&c.events_dropped);
@@ -560,6 +553,15 @@ impl DnsService {
     pub fn cache_len(&self) -> usize {
         self.cache.len()
     }
+}
+
+/// Who asked, how and when (the decision's instant and the event's time).
+struct Asker {
+    client: IpAddr,
+    transport: Transport,
+    identity: Identity,
+    identified_by: IdentifiedBy,
+    time: Timestamp,
 }
 
 /// The decision as logged.
