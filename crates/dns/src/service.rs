@@ -150,6 +150,21 @@ impl DnsService {
         identity: Arc<dyn IdentitySource>,
     ) -> Result<(DnsService, EventReceiver), DnsError> {
         config.validate()?;
+        let current = engine.load();
+        let mut unknown: Vec<&str> = config
+            .block_modes
+            .keys()
+            .map(String::as_str)
+            .filter(|c| current.taxonomy().id(c).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(DnsError::Config(format!(
+                "`block_modes` names unknown categories: {}",
+                unknown.join(", ")
+            )));
+        }
+        drop(current);
         let (tx, rx) = mpsc::channel(config.queue_capacity);
         let mut zones: Vec<(String, Backend)> = config
             .forward_zones

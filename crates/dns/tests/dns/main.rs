@@ -803,6 +803,18 @@ fn config_parses_from_toml_with_defaults() {
     assert!(no_listener.validate().is_err());
 }
 
+#[tokio::test]
+async fn unknown_block_mode_categories_are_refused_at_start() {
+    let mut cfg = config();
+    cfg.block_modes = HashMap::from([("advertsing".to_owned(), BlockMode::Nxdomain)]);
+    let err =
+        gatehouse_dns::DnsServer::start(cfg, engine(), Arc::new(gatehouse_dns::NoIdentitySource))
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("unknown categories: advertsing"), "{err}");
+}
+
 #[test]
 fn upstream_parse_errors_are_clear() {
     assert_eq!(
