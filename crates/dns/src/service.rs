@@ -1,9 +1,11 @@
 //! The query path: one packet in, at most one packet out.
 //!
 //! [`DnsService::handle`] checks the client against the served subnets and its rate
-//! limit, parses the query, finds who is asking, asks the filter engine, and answers
-//! with a block answer, a safe-search rewrite or the (cached) upstream answer, whose
-//! CNAME targets are decided too. Every decision sends one [`ActivityEvent`]. The
+//! limit, parses the query, finds who is asking, answers the DoH canary names, asks the
+//! filter engine, and answers with a block answer, a safe-search rewrite, NXDOMAIN for a
+//! private reverse lookup, or the upstream answer (static, cached, or forwarded to the
+//! default resolvers or a forward zone's, identical questions in flight coalesced),
+//! whose CNAME targets are decided too. Every decision sends one [`ActivityEvent`]. The
 //! listeners ([`crate::server`]) and, later, a DoH endpoint call it.
 
 use std::collections::HashMap;
