@@ -305,15 +305,6 @@ fn bench(c: &mut Criterion) {
             n
         });
     });
-    // The same mix through `lookup_many` (batches of 32, Bloom lines read together).
-    let refs: Vec<&str> = s.queries.iter().map(String::as_str).collect();
-    let mut out = Vec::with_capacity(refs.len());
-    g.bench_function("adultscale_90pct_miss_batched", |b| {
-        b.iter(|| {
-            db.lookup_many(black_box(&refs), &mut out);
-            out.iter().filter(|m| m.is_some()).count()
-        });
-    });
     let (hits, misses): (Vec<&String>, Vec<&String>) =
         s.queries.iter().partition(|q| db.lookup(q).is_some());
     for (name, qs) in [("hits_only", hits), ("misses_only", misses)] {

@@ -476,31 +476,39 @@ pub(crate) fn suffixes(host: &str) -> impl Iterator<Item = &str> {
 /// absent or just `/`) of a host name or URL (`https://user@Host:8080/p?q#f` → `Host`,
 /// `/p?q`).
 pub fn split_url(input: &str) -> (&str, Option<&str>) {
+    use memchr::{memchr, memchr2, memrchr};
     let s = input.trim();
-    let s = match s.find("://") {
-        Some(i) => s.get(i + 3..).unwrap_or(""),
+    // A scheme ends at the first `:` when `//` follows and no `/` came before it.
+    let s = match memchr2(b':', b'/', s.as_bytes()) {
+        Some(i) if s.as_bytes().get(i..i + 3) == Some(b"://") => s.get(i + 3..).unwrap_or(""),
+        _ => s,
+    };
+    let s = match memchr(b'#', s.as_bytes()) {
+        Some(i) => s.get(..i).unwrap_or(""),
         None => s,
     };
-    let s = s.split('#').next().unwrap_or("");
-    let end = s.find(['/', '?']).unwrap_or(s.len());
+    let end = memchr2(b'/', b'?', s.as_bytes()).unwrap_or(s.len());
     let path = s.get(end..).filter(|p| p.starts_with('/') && *p != "/");
-    let s = s.get(..end).unwrap_or("");
-    let s = match s.rfind('@') {
-        Some(i) => s.get(i + 1..).unwrap_or(""),
-        None => s,
+    let auth = s.get(..end).unwrap_or("");
+    let auth = match memrchr(b'@', auth.as_bytes()) {
+        Some(i) => auth.get(i + 1..).unwrap_or(""),
+        None => auth,
     };
-    if let Some(rest) = s.strip_prefix('[') {
+    if let Some(rest) = auth.strip_prefix('[') {
         return (rest.split(']').next().unwrap_or(""), path);
     }
-    let host = match s.rfind(':') {
-        Some(i)
-            if s.matches(':').count() == 1
-                && s.get(i + 1..)
-                    .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+    let ab = auth.as_bytes();
+    // `host:port` (exactly one colon, digits after it); an IPv6 address has several.
+    let host = match (memchr(b':', ab), memrchr(b':', ab)) {
+        (Some(i), Some(j))
+            if i == j
+                && ab
+                    .get(i + 1..)
+                    .is_some_and(|p| p.iter().all(u8::is_ascii_digit)) =>
         {
-            s.get(..i).unwrap_or("")
+            auth.get(..i).unwrap_or("")
         }
-        _ => s,
+        _ => auth,
     };
     (host, path)
 }
@@ -523,11 +531,12 @@ fn normalise_host(raw: &str) -> Option<String> {
 pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp) -> Decision {
     let (raw, path) = split_url(host_or_url);
     // Most requests name a host already in normal form: use it as it is.
-    let host: std::borrow::Cow<'_, str> = if crate::name::validate_normalised(raw.as_bytes()).is_ok() {
-        std::borrow::Cow::Borrowed(raw)
-    } else {
-        std::borrow::Cow::Owned(normalise_host(raw).unwrap_or_default())
-    };
+    let host: std::borrow::Cow<'_, str> =
+        if crate::name::validate_normalised(raw.as_bytes()).is_ok() {
+            std::borrow::Cow::Borrowed(raw)
+        } else {
+            std::borrow::Cow::Owned(normalise_host(raw).unwrap_or_default())
+        };
     if host.is_empty() {
         return Decision {
             action: Action::Block,
@@ -817,5 +826,38 @@ impl EngineHandle {
     /// Replace the engine; decisions in flight finish on the old one.
     pub fn store(&self, engine: Engine) {
         self.current.store(Arc::new(engine));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_url;
+
+    #[test]
+    fn split_url_forms() {
+        let cases = [
+            ("example.com", ("example.com", None)),
+            ("  Example.COM.  ", ("Example.COM.", None)),
+            ("http://example.com/", ("example.com", None)),
+            (
+                "https://user:pw@example.com:8080/a/b?q=1#frag",
+                ("example.com", Some("/a/b?q=1")),
+            ),
+            ("example.com:443", ("example.com", None)),
+            ("example.com/path", ("example.com", Some("/path"))),
+            ("example.com?x=1", ("example.com", None)),
+            ("http://[2001:db8::1]:80/x", ("2001:db8::1", Some("/x"))),
+            ("2001:db8::1", ("2001:db8::1", None)),
+            // a URL inside the path or query is not a scheme of the request
+            (
+                "example.com/go?to=http://other.test/",
+                ("example.com", Some("/go?to=http://other.test/")),
+            ),
+            ("ftp://files.example/pub", ("files.example", Some("/pub"))),
+            ("", ("", None)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(split_url(input), want, "{input:?}");
+        }
     }
 }

@@ -428,12 +428,6 @@ fn bloom_probe(bh: u64, h: u64, blocks: usize) -> (usize, [u32; 8]) {
     (block, mask)
 }
 
-/// The index of the Bloom block chosen by block hash `bh` in the filter `bytes`.
-#[inline]
-pub fn bloom_line(bytes: &[u8], bh: u64) -> usize {
-    ((u128::from(bh) * (bytes.len() / 32) as u128) >> 64) as usize
-}
-
 /// Set the bits of Bloom key `(bh, h)` ([`for_each_bloom_key`]) in a filter of
 /// `words.len() / 8` blocks.
 pub fn bloom_insert(words: &mut [u32], (bh, h): (u64, u64)) {
