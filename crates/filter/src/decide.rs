@@ -547,7 +547,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
         };
     }
     let host: &str = &host;
-    let hit = engine.db.lookup(&host);
+    let hit = engine.db.lookup(host);
     let mut listed: Option<String> = hit.as_ref().map(|m| m.name().to_owned());
     let mut bits = CategoryBits::EMPTY;
     // the listed names (as offsets into `host`, most specific first) and their categories
@@ -583,7 +583,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
         .map(crate::list::normalise_url_path);
     let mut url_bits = CategoryBits::EMPTY;
     if let Some(p) = path.as_deref()
-        && let Some(u) = engine.db.url_match(&host, p)
+        && let Some(u) = engine.db.url_match(host, p)
     {
         url_bits = engine.table.get(u.categories.id());
         bits.0 |= url_bits.0;
@@ -631,7 +631,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
         let mut best: Option<(usize, u8, &ROverride, Option<&str>)> = None;
         for o in list.iter().filter(|o| at < o.until) {
             let (spec, m) = match &o.target {
-                RTarget::Suffix(sfx) => match suffixes(&host).find(|s| s == sfx) {
+                RTarget::Suffix(sfx) => match suffixes(host).find(|s| s == sfx) {
                     Some(s) => (s.len() + 2, Some(s)),
                     None => continue,
                 },
@@ -666,7 +666,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     }
 
     // 3./4. school deny, then allow
-    if let Some(s) = suffixes(&host).find(|s| engine.deny.contains(*s)) {
+    if let Some(s) = suffixes(host).find(|s| engine.deny.contains(*s)) {
         return make(
             Action::Block,
             first_cat,
@@ -676,7 +676,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
             Some(s.to_owned()),
         );
     }
-    if let Some(s) = suffixes(&host).find(|s| engine.allow.contains(*s)) {
+    if let Some(s) = suffixes(host).find(|s| engine.allow.contains(*s)) {
         return make(
             Action::Allow,
             first_cat,
@@ -710,7 +710,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
     }
 
     // 5. safe search, then engines without safe search
-    if let Some(t) = engine.safe_search.target(&host, policy.safe_search) {
+    if let Some(t) = engine.safe_search.target(host, policy.safe_search) {
         return Decision {
             action: Action::Allow,
             category: first_cat,
@@ -722,7 +722,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
         };
     }
     if policy.block_unsafe_search
-        && let Some(s) = engine.unsafe_search.matches(&host)
+        && let Some(s) = engine.unsafe_search.matches(host)
     {
         return make(
             Action::Block,
