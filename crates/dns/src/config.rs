@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use ipnet::IpNet;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Errors of the DNS configuration and server start.
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +37,8 @@ pub enum DnsError {
 }
 
 /// Where allowed queries are answered from.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "UpstreamSpec")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "UpstreamSpec", into = "String")]
 pub enum Upstream {
     /// Answer every allowed A query (or AAAA, for an IPv6 address) with this address and
     /// every other query with NODATA; for benchmarks and tests.
@@ -61,6 +61,19 @@ impl TryFrom<UpstreamSpec> for Upstream {
         match spec {
             UpstreamSpec::One(s) => Upstream::parse(&s),
             UpstreamSpec::Many(list) => Upstream::parse(&list.join(",")),
+        }
+    }
+}
+
+impl From<Upstream> for String {
+    fn from(u: Upstream) -> String {
+        match u {
+            Upstream::Static(ip) => format!("static:{ip}"),
+            Upstream::Forward(list) => list
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }
@@ -107,7 +120,7 @@ impl Upstream {
 }
 
 /// How a blocked name is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BlockMode {
     /// A/AAAA answered with the block page address, other types with NODATA.
@@ -117,7 +130,7 @@ pub enum BlockMode {
 }
 
 /// What happens to queries over a client's rate limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LimitAction {
     /// Answer REFUSED.
@@ -127,7 +140,7 @@ pub enum LimitAction {
 }
 
 /// Per-client token bucket.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimit {
     /// Sustained queries per second per client IP; 0 turns the limit off.
@@ -149,7 +162,7 @@ impl Default for RateLimit {
 }
 
 /// A static binding: clients in `subnet` get the policy of `group`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Binding {
     /// A name for logs, e.g. `Staff VLAN`.
@@ -163,7 +176,7 @@ pub struct Binding {
 
 /// Queries at or under `zone` go to `upstream` instead of the default (e.g. the school's
 /// Active Directory domain, or a reverse zone of its own network).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardZone {
     /// The zone, e.g. `school.internal` or `10.in-addr.arpa`.
@@ -173,7 +186,7 @@ pub struct ForwardZone {
 }
 
 /// The `[dns]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DnsConfig {
     /// UDP listening addresses (port 0: any free port).

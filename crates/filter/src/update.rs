@@ -709,17 +709,17 @@ impl Reloader {
         Reloader { path, seen }
     }
 
-    /// If the file changed since the last call, open it and store it in `shared`.
-    /// `Ok(true)`: a new database is in service. An error (the new file cannot be opened)
-    /// is reported once per version of the file.
-    pub fn poll(&mut self, shared: &crate::Shared) -> Result<bool> {
+    /// If the file changed since the last call, open it: `Ok(Some(db))` is the new
+    /// database, for the caller to put in service (a [`crate::Shared`], or a rebuilt
+    /// engine). An error (the new file cannot be opened) is reported once per version of
+    /// the file; the caller keeps the database in service.
+    pub fn poll(&mut self) -> Result<Option<crate::Database>> {
         let now = FileStamp::of(&self.path);
         if now.is_none() || now == self.seen {
-            return Ok(false);
+            return Ok(None);
         }
         self.seen = now;
-        shared.reload(&self.path)?;
-        Ok(true)
+        crate::Database::open(&self.path).map(Some)
     }
 }
 

@@ -30,12 +30,22 @@ pub enum Command {
         /// Address for the web server.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         web: SocketAddr,
+        /// Address for the DNS filter (UDP and TCP).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053")]
+        dns: SocketAddr,
+        #[command(flatten)]
+        filter: DnsArgs,
     },
     /// Start the server from the configuration.
     Serve {
         /// Address for the web server (overrides the configuration).
         #[arg(long, value_name = "ADDR")]
         web: Option<SocketAddr>,
+        /// Run the DNS filter on this address (UDP and TCP), overriding `[dns]`.
+        #[arg(long, value_name = "ADDR")]
+        dns: Option<SocketAddr>,
+        #[command(flatten)]
+        filter: DnsArgs,
     },
     /// Exit 0 when the running server answers its health check.
     Healthcheck {
@@ -282,6 +292,18 @@ pub struct AgreementsImport {
     /// To be reviewed by (default a year after it comes into force); with --publish.
     #[arg(long, value_name = "DATE", requires = "publish")]
     pub review: Option<String>,
+}
+
+/// DNS filter options shared by `serve` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DnsArgs {
+    /// Where allowed queries go: `static:ADDR` (answer every allowed A query with ADDR) or
+    /// resolvers `IP:PORT[,IP:PORT…]` (overrides `[dns] upstream`).
+    #[arg(long, value_name = "UPSTREAM")]
+    pub upstream: Option<String>,
+    /// The compiled lists to serve (default: the installation's).
+    #[arg(long, value_name = "FILE")]
+    pub lists: Option<PathBuf>,
 }
 
 /// `gatehouse lists …`

@@ -29,6 +29,9 @@ pub struct Config {
     pub email: EmailConfig,
     /// Web filtering: compiled lists, policies, the school's own lists.
     pub filter: FilterConfig,
+    /// The DNS filter server; `gatehouse serve` runs it when this section is present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<gatehouse_dns::DnsConfig>,
 }
 
 /// `[filter]`

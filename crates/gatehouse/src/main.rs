@@ -1,10 +1,12 @@
 //! `gatehouse`: the one binary. Parses the command line ([`cli`]), loads the
-//! configuration ([`config`]) and runs a command from [`commands`].
+//! configuration ([`config`]) and runs a command from [`commands`]; [`filtering`] builds
+//! the installation's web filter and DNS server.
 
 mod cli;
 mod commands;
 mod config;
 mod demo_school;
+mod filtering;
 
 use clap::Parser;
 use std::process::ExitCode;

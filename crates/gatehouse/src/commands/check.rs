@@ -11,9 +11,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
 use gatehouse_domain::filtering::filter_group;
-use gatehouse_filter::{
-    Action, Database, Decision, Engine, EngineConfig, Identity, PolicySet, SchoolLists,
-};
+use gatehouse_filter::{Action, Database, Decision, Engine, EngineConfig, Identity};
 use gatehouse_service::Gatehouse;
 use gatehouse_store::PeopleFilter;
 use jiff::Timestamp;
@@ -96,55 +94,10 @@ fn lists_path(config: &Config, lists: Option<&PathBuf>) -> Result<PathBuf> {
     Ok(p)
 }
 
-fn read_text(path: &Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading the {what} {}", path.display()))
-}
-
-/// A school list file: one host name per line (`#` comments, blank lines ignored).
-fn read_host_list(path: &Path, what: &str) -> Result<Vec<String>> {
-    let text = read_text(path, what)?;
-    let mut hosts = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let entry = line.split('#').next().unwrap_or("").trim();
-        if entry.is_empty() {
-            continue;
-        }
-        let host = gatehouse_filter::normalise_domain(entry).map_err(|e| {
-            anyhow::anyhow!(
-                "{} line {}: {entry:?} is not a host name: {e}",
-                path.display(),
-                i + 1
-            )
-        })?;
-        hosts.push(host.into_string());
-    }
-    Ok(hosts)
-}
-
-/// The engine configuration: shipped taxonomy and safe-search tables; policies from
-/// `--policies`, else the installation's `[filter] policies`, else the shipped ones; the
-/// installation's allow and deny lists.
-fn engine_config(config: &Config, policies: Option<&PathBuf>) -> Result<EngineConfig> {
-    let mut ec = EngineConfig::uk_default().context("loading the default policies")?;
-    if let Some(path) = policies.or(config.filter.policies.as_ref()) {
-        ec.policies = PolicySet::from_toml(&read_text(path, "policies")?)
-            .with_context(|| format!("reading the policies {}", path.display()))?;
-    }
-    let mut lists = SchoolLists::default();
-    if let Some(path) = &config.filter.allow {
-        lists.allow = read_host_list(path, "allow list")?;
-    }
-    if let Some(path) = &config.filter.deny {
-        lists.deny = read_host_list(path, "deny list")?;
-    }
-    ec.lists = lists;
-    Ok(ec)
-}
-
 /// A users file: `username group` per line, `#` comments. Usernames are matched without
 /// regard to ASCII case; every group must be one of the policies'.
 fn read_users(path: &Path, filter: &Filter) -> Result<HashMap<String, String>> {
-    let text = read_text(path, "users file")?;
+    let text = crate::filtering::read_text(path, "users file")?;
     let mut users = HashMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
@@ -333,7 +286,10 @@ fn parse_at(text: &str, tz: &TimeZone) -> Result<Timestamp> {
 /// Run `gatehouse check`.
 pub async fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<ExitCode> {
     let path = lists_path(config, args.lists.as_ref())?;
-    let filter = Filter::open(&path, engine_config(config, args.policies.as_ref())?)?;
+    let filter = Filter::open(
+        &path,
+        crate::filtering::engine_config(config, args.policies.as_ref())?,
+    )?;
     if args.batch {
         let default = match &args.as_default {
             Some(g) => filter.group(g)?.to_owned(),

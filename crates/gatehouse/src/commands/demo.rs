@@ -16,7 +16,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 /// Create (if needed) and serve the demo school.
-pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
+pub async fn run(
+    config: Config,
+    web: SocketAddr,
+    dns: crate::filtering::DnsOverrides,
+) -> Result<ExitCode> {
     // The demo's accounts have no phones enrolled: two-step sign-in is offered, not forced.
     let mut sec = security(&config);
     sec.require_mfa = false;
@@ -47,9 +51,19 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
     let mailer = Some(demo_config.mailer()?);
     let app = app.with_files(config.storage.data_dir.join("files"));
     let updates = super::serve::spawn_list_updates(&config)?;
+    let dns = match crate::filtering::dns_config(&config, &dns, web)? {
+        Some(c) => Some(crate::filtering::start_dns(&config, c, &dns).await?),
+        None => None,
+    };
+    let dns_line = dns.as_ref().map(super::serve::addrs);
     let data = config.storage.data_dir.clone();
     let result = super::serve::serve_until_stopped(app, web, settings, mailer, |url| {
         say("");
+        if let Some(line) = &dns_line {
+            say(format!(
+                "DNS filter listening on {line}; try `dig @127.0.0.1 -p 8053 bet365.com` (this computer gets the policy for unidentified devices)."
+            ));
+        }
         say(format!("Gatehouse demo is running at {url}/login"));
         if created {
             say("The demo school was created just now.");
@@ -78,6 +92,9 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
     if let Some(u) = updates {
         u.abort();
     }
+    if let Some(d) = dns {
+        d.stop().await;
+    }
     result
 }
 
@@ -86,7 +103,8 @@ pub async fn run(config: Config, web: SocketAddr) -> Result<ExitCode> {
 /// `demo-ut1/`. Returns the database file.
 fn demo_lists(config: &Config) -> Result<std::path::PathBuf> {
     let file = config.filter_database();
-    if file.exists() {
+    // Lists compiled by an older version are compiled again.
+    if file.exists() && gatehouse_filter::Database::open(&file).is_ok() {
         return Ok(file);
     }
     let tree = file.parent().map_or_else(

@@ -31,8 +31,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         matches!(cli.command, Command::Demo { .. } | Command::Serve { .. }),
     );
     match cli.command {
-        Command::Demo { web } => demo::run(config, web).await,
-        Command::Serve { web } => serve::run(config, web).await,
+        Command::Demo { web, dns, filter } => {
+            let o = crate::filtering::DnsOverrides {
+                listen: Some(dns),
+                upstream: filter.upstream,
+                lists: filter.lists,
+            };
+            demo::run(config, web, o).await
+        }
+        Command::Serve { web, dns, filter } => {
+            let o = crate::filtering::DnsOverrides {
+                listen: dns,
+                upstream: filter.upstream,
+                lists: filter.lists,
+            };
+            serve::run(config, web, o).await
+        }
         Command::Healthcheck { url } => maintenance::healthcheck(&config, url).await,
         Command::Import { what } => match what {
             crate::cli::ImportCommand::People(args) => {

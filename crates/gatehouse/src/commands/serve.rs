@@ -5,7 +5,7 @@
 use super::{open, say, security};
 use crate::config::Config;
 use anyhow::{Context, Result};
-use gatehouse_filter::{Outcome, PolicySet, UpdateReport};
+use gatehouse_filter::{Outcome, UpdateReport};
 use gatehouse_service::mail::Mailer;
 use gatehouse_service::{Actor, Gatehouse};
 use gatehouse_web::WebSettings;
@@ -17,7 +17,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// Start from the configuration.
-pub async fn run(config: Config, web: Option<SocketAddr>) -> Result<ExitCode> {
+pub async fn run(
+    config: Config,
+    web: Option<SocketAddr>,
+    dns: crate::filtering::DnsOverrides,
+) -> Result<ExitCode> {
     let app = open(&config, security(&config)).await?;
     app.ensure_school(&Actor::cli(), &config.school.name)
         .await?;
@@ -43,29 +47,47 @@ pub async fn run(config: Config, web: Option<SocketAddr>) -> Result<ExitCode> {
     };
     let app = app.with_files(config.storage.data_dir.join("files"));
     let updates = spawn_list_updates(&config)?;
+    let dns = match crate::filtering::dns_config(&config, &dns, addr)? {
+        Some(c) => Some(crate::filtering::start_dns(&config, c, &dns).await?),
+        None => None,
+    };
     let result = serve_until_stopped(app, addr, settings, mailer, |url| {
-        say(format!("Gatehouse is running at {url}"))
+        say(format!("Gatehouse is running at {url}"));
+        if let Some(d) = &dns {
+            say(format!("DNS filter listening on {}", addrs(d)));
+        }
     })
     .await;
     if let Some(u) = updates {
         u.abort();
     }
+    if let Some(d) = dns {
+        d.stop().await;
+    }
     result
+}
+
+/// The DNS filter's addresses, for the start-up message (`udp 127.0.0.1:8053, tcp …`).
+pub fn addrs(d: &crate::filtering::DnsFilter) -> String {
+    let list = |a: &[SocketAddr]| {
+        a.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "udp {}, tcp {}",
+        list(d.handle.udp_addrs()),
+        list(d.handle.tcp_addrs())
+    )
 }
 
 /// The school's time zone: that of the configured policies (`filter.policies`), or of
 /// the shipped default policies.
 pub fn school_timezone(config: &Config) -> Result<TimeZone> {
-    let policies = match &config.filter.policies {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("filter.policies: reading {}", path.display()))?;
-            PolicySet::from_toml(&text)
-                .with_context(|| format!("filter.policies: {}", path.display()))?
-        }
-        None => PolicySet::uk_default().context("loading the default policies")?,
-    };
-    Ok(policies.timezone)
+    Ok(crate::filtering::engine_config(config, None)?
+        .policies
+        .timezone)
 }
 
 /// The next time after `now` that is `at` on the wall clock in `tz` (today if still to

@@ -15,6 +15,7 @@
 //!   (single checks, `--json`, `--at`, squid batch mode).
 //! - [`update`]: `lists update` from configured sources (shrink check, `--force`,
 //!   `--dry-run`) and the demo's compiled lists with the default policies.
+//! - [`dns`]: the demo's DNS filter over UDP (blocked, allowed and safe-search answers).
 //! - [`browser`]: the end-to-end tests in Chromium through chromedriver: sign in, import a
 //!   pupils file through the web pages, find the new pupil in the directory; staff sign a
 //!   changed agreement, the head publishes a new version and follows the register.
@@ -22,6 +23,7 @@
 mod agreements;
 mod browser;
 mod commands;
+mod dns;
 mod lists;
 mod support;
 mod update;

@@ -188,11 +188,17 @@ impl Site {
         Run::of(self.command(args), Some(input))
     }
 
-    /// Start `gatehouse demo --web 127.0.0.1:0` on this data folder and wait until it
-    /// says it is running. It is stopped when the returned guard is dropped.
+    /// Start `gatehouse demo --web 127.0.0.1:0 --dns 127.0.0.1:0` on this data folder and
+    /// wait until it says it is running. It is stopped when the returned guard is dropped.
     pub fn start_demo(&self) -> Server {
+        self.start_demo_with(&[])
+    }
+
+    /// `start_demo` with more arguments (e.g. `--upstream static:10.9.9.9`).
+    pub fn start_demo_with(&self, args: &[&str]) -> Server {
         let log = self.file("demo-server.log");
-        let mut cmd = self.command(&["demo", "--web", "127.0.0.1:0"]);
+        let mut cmd = self.command(&["demo", "--web", "127.0.0.1:0", "--dns", "127.0.0.1:0"]);
+        cmd.args(args);
         cmd.stdout(Stdio::piped())
             .stderr(File::create(&log).expect("creating the server log"));
         Server::start(cmd, log)
@@ -226,6 +232,8 @@ pub struct Server {
     log: PathBuf,
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub base: String,
+    /// The DNS filter's UDP address, when the server said it runs one.
+    pub dns: Option<std::net::SocketAddr>,
 }
 
 impl Server {
@@ -238,6 +246,7 @@ impl Server {
             child,
             log,
             base: String::new(),
+            dns: None,
         };
         let (tx, rx) = mpsc::channel::<String>();
         // Keeps reading (and discarding) after the announcement, so that the server
@@ -254,6 +263,12 @@ impl Server {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("DNS filter listening on udp ") {
+                        server.dns = rest
+                            .split([',', ' ', ';'])
+                            .next()
+                            .and_then(|a| a.parse().ok());
+                    }
                     if let Some(at) = line.find("running at http://") {
                         let url = line[at + "running at ".len()..].trim();
                         server.base = url

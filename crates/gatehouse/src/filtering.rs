@@ -1,0 +1,166 @@
+//! The installation's web filter: the engine built from the compiled lists, the school's
+//! policies and allow/deny lists (`[filter]`), and the DNS filter server (`[dns]`) that
+//! `gatehouse serve` and `gatehouse demo` run with it. A changed database file (after
+//! `gatehouse lists update` or a scheduled update) is put in service within a second,
+//! without a restart.
+
+use crate::config::Config;
+use anyhow::{Context as _, Result, bail};
+use gatehouse_dns::{DnsConfig, DnsHandle, DnsServer, NoIdentitySource, Upstream};
+use gatehouse_filter::policy::SchoolLists;
+use gatehouse_filter::update::Reloader;
+use gatehouse_filter::{Database, Engine, EngineConfig, EngineHandle, PolicySet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Read a text file, naming it in the error.
+pub fn read_text(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading the {what} {}", path.display()))
+}
+
+/// A school list file: one host name per line (`#` comments, blank lines ignored).
+pub fn read_host_list(path: &Path, what: &str) -> Result<Vec<String>> {
+    let text = read_text(path, what)?;
+    let mut hosts = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or("").trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let host = gatehouse_filter::normalise_domain(entry).map_err(|e| {
+            anyhow::anyhow!(
+                "{} line {}: {entry:?} is not a host name: {e}",
+                path.display(),
+                i + 1
+            )
+        })?;
+        hosts.push(host.into_string());
+    }
+    Ok(hosts)
+}
+
+/// The engine configuration: shipped taxonomy and safe-search tables; policies from
+/// `policies` (a command-line override), else the installation's `[filter] policies`,
+/// else the shipped ones; the installation's allow and deny lists.
+pub fn engine_config(config: &Config, policies: Option<&PathBuf>) -> Result<EngineConfig> {
+    let mut ec = EngineConfig::uk_default().context("loading the default policies")?;
+    if let Some(path) = policies.or(config.filter.policies.as_ref()) {
+        ec.policies = PolicySet::from_toml(&read_text(path, "policies")?)
+            .with_context(|| format!("reading the policies {}", path.display()))?;
+    }
+    let mut lists = SchoolLists::default();
+    if let Some(path) = &config.filter.allow {
+        lists.allow = read_host_list(path, "allow list")?;
+    }
+    if let Some(path) = &config.filter.deny {
+        lists.deny = read_host_list(path, "deny list")?;
+    }
+    ec.lists = lists;
+    Ok(ec)
+}
+
+/// Command-line overrides of `[dns]` (`--dns`, `--upstream`, `--lists`).
+#[derive(Debug, Clone, Default)]
+pub struct DnsOverrides {
+    /// Listen on this address (UDP and TCP) instead of the configured ones.
+    pub listen: Option<SocketAddr>,
+    /// Upstream: `static:ADDR` or `IP:PORT[,IP:PORT]`.
+    pub upstream: Option<String>,
+    /// The compiled lists to serve instead of the installation's.
+    pub lists: Option<PathBuf>,
+}
+
+/// A running DNS filter and the tasks that keep it current.
+pub struct DnsFilter {
+    /// The server (addresses, statistics, shutdown).
+    pub handle: DnsHandle,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl DnsFilter {
+    /// Stop the server and its tasks.
+    pub async fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.handle.shutdown().await;
+    }
+}
+
+/// The `[dns]` configuration with the command-line overrides applied, or `None` when
+/// neither asks for a DNS server. Blocked names are answered with the web server's
+/// address (where the block page is) unless `[dns] block_address_v4/v6` say otherwise.
+pub fn dns_config(config: &Config, o: &DnsOverrides, web: SocketAddr) -> Result<Option<DnsConfig>> {
+    if config.dns.is_none() && o.listen.is_none() {
+        return Ok(None);
+    }
+    let mut dns = config.dns.clone().unwrap_or_default();
+    if let Some(addr) = o.listen {
+        dns.udp = vec![addr];
+        dns.tcp = vec![addr];
+    }
+    if let Some(u) = &o.upstream {
+        dns.upstream = Upstream::parse(u).map_err(|e| anyhow::anyhow!("--upstream: {e}"))?;
+    }
+    match web.ip() {
+        IpAddr::V4(ip) if !ip.is_unspecified() && dns.block_address_v4.is_none() => {
+            dns.block_address_v4 = Some(ip);
+        }
+        IpAddr::V6(ip) if !ip.is_unspecified() && dns.block_address_v6.is_none() => {
+            dns.block_address_v6 = Some(ip);
+        }
+        _ => {}
+    }
+    Ok(Some(dns))
+}
+
+/// Start the DNS filter: open the compiled lists, build the engine, listen, then check the
+/// lists file every second and put a new one in service; activity events are drained
+/// (they are counted in the server's statistics; storing them is the activity log's work).
+pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Result<DnsFilter> {
+    let path = o.lists.clone().unwrap_or_else(|| config.filter_database());
+    if !path.is_file() {
+        bail!(
+            "the DNS filter needs compiled lists at {} (compile them with `gatehouse lists compile`, or give --lists FILE)",
+            path.display()
+        );
+    }
+    let ec = engine_config(config, None)?;
+    let db = Database::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let engine = Engine::new(Arc::new(db), &ec).context("building the filter")?;
+    let engines = Arc::new(EngineHandle::new(engine));
+    let (handle, mut events) = DnsServer::start(dns, engines.clone(), Arc::new(NoIdentitySource))
+        .await
+        .context("starting the DNS filter")?;
+    let mut reloader = Reloader::new(&path);
+    let reload = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            match reloader.poll() {
+                Ok(Some(db)) => match Engine::new(Arc::new(db), &ec) {
+                    Ok(engine) => {
+                        engines.store(engine);
+                        tracing::info!(file = %path.display(), "new filter lists in service");
+                    }
+                    Err(e) => tracing::error!("new filter lists not used: {e}"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::error!(file = %path.display(), "new filter lists not used: {e}"),
+            }
+        }
+    });
+    let drain = tokio::spawn(async move {
+        while let Some(batch) = events.recv_batch(1024).await {
+            for e in &batch {
+                tracing::debug!(client = %e.client, qname = %e.qname, action = ?e.action, rule = %e.rule, "dns");
+            }
+        }
+    });
+    Ok(DnsFilter {
+        handle,
+        tasks: vec![reload, drain],
+    })
+}

@@ -1,0 +1,127 @@
+//! `gatehouse demo` runs the DNS filter: over a real UDP socket on 127.0.0.1, a listed
+//! gambling site is answered with the block page's address (the web server's), an unlisted
+//! name with the `static:` upstream's address, and a search engine with its safe-search
+//! host.
+
+use crate::support::Site;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
+
+/// A DNS query for `name`, type `qtype`, with id `id`.
+fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
+    let mut q = Vec::new();
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; one question
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&1u16.to_be_bytes());
+    q
+}
+
+/// Skip a (possibly compressed) name at `at`; returns the position after it.
+fn skip_name(m: &[u8], mut at: usize) -> usize {
+    loop {
+        let len = m[at];
+        if len & 0xc0 == 0xc0 {
+            return at + 2;
+        }
+        at += 1;
+        if len == 0 {
+            return at;
+        }
+        at += usize::from(len);
+    }
+}
+
+/// (rcode, answer records as (type, rdata)).
+fn answers(m: &[u8]) -> (u8, Vec<(u16, Vec<u8>)>) {
+    let rcode = m[3] & 0x0f;
+    let qd = u16::from_be_bytes([m[4], m[5]]);
+    let an = u16::from_be_bytes([m[6], m[7]]);
+    let mut at = 12;
+    for _ in 0..qd {
+        at = skip_name(m, at) + 4;
+    }
+    let mut out = Vec::new();
+    for _ in 0..an {
+        at = skip_name(m, at);
+        let rtype = u16::from_be_bytes([m[at], m[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([m[at + 8], m[at + 9]]));
+        out.push((rtype, m[at + 10..at + 10 + len].to_vec()));
+        at += 10 + len;
+    }
+    (rcode, out)
+}
+
+fn ask(
+    sock: &UdpSocket,
+    server: SocketAddr,
+    id: u16,
+    name: &str,
+    qtype: u16,
+) -> (u8, Vec<(u16, Vec<u8>)>) {
+    sock.send_to(&query(id, name, qtype), server).unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    assert_eq!(
+        u16::from_be_bytes([buf[0], buf[1]]),
+        id,
+        "answer to another query"
+    );
+    answers(&buf[..n])
+}
+
+fn a_records(records: &[(u16, Vec<u8>)]) -> Vec<Ipv4Addr> {
+    records
+        .iter()
+        .filter(|(t, d)| *t == 1 && d.len() == 4)
+        .map(|(_, d)| Ipv4Addr::new(d[0], d[1], d[2], d[3]))
+        .collect()
+}
+
+#[test]
+fn demo_answers_blocked_allowed_and_safe_search_names() {
+    let site = Site::empty();
+    let server = site.start_demo_with(&["--upstream", "static:10.9.9.9"]);
+    let dns = server
+        .dns
+        .expect("the demo says where its DNS filter listens");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+
+    let (rcode, rr) = ask(&sock, dns, 1, "bet365.com", 1);
+    assert_eq!(rcode, 0);
+    assert_eq!(
+        a_records(&rr),
+        vec![Ipv4Addr::LOCALHOST],
+        "blocked: the block page's address"
+    );
+
+    let (rcode, rr) = ask(&sock, dns, 2, "www.bet365.com", 1);
+    assert_eq!(
+        (rcode, a_records(&rr)),
+        (0, vec![Ipv4Addr::LOCALHOST]),
+        "subdomains too"
+    );
+
+    let (rcode, rr) = ask(&sock, dns, 3, "example.org", 1);
+    assert_eq!(rcode, 0);
+    assert_eq!(
+        a_records(&rr),
+        vec![Ipv4Addr::new(10, 9, 9, 9)],
+        "allowed: upstream's answer"
+    );
+
+    let (rcode, rr) = ask(&sock, dns, 4, "www.google.com", 1);
+    assert_eq!(rcode, 0);
+    assert!(
+        rr.iter().any(|(t, _)| *t == 5),
+        "safe search: a CNAME to the enforcement host: {rr:?}"
+    );
+    server.stop();
+}
