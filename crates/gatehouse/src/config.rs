@@ -528,4 +528,28 @@ mod tests {
         let e = err("[[filter.sources]]\npath = \"a\"\nkind = \"x\"");
         assert!(e.contains("kind"), "{e}");
     }
+
+    #[test]
+    fn dns_section_turns_the_dns_filter_on_and_shows_again() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "[dns]\nudp = [\"127.0.0.1:5353\"]\nupstream = \"static:192.0.2.1\"\n[[dns.bindings]]\nname = \"Staff VLAN\"\nsubnet = \"10.0.1.0/24\"\ngroup = \"staff\""
+        )
+        .unwrap();
+        let c = Config::load(Some(f.path()), vars(&[])).unwrap();
+        let dns = c.dns.clone().expect("[dns] present");
+        assert_eq!(dns.bindings.len(), 1);
+        assert_eq!(
+            dns.upstream,
+            gatehouse_dns::Upstream::parse("static:192.0.2.1").unwrap()
+        );
+        let shown = toml::to_string(&toml::Value::try_from(&c).unwrap()).unwrap();
+        assert!(shown.contains("static:192.0.2.1"), "{shown}");
+        assert!(Config::load(None, vars(&[])).unwrap().dns.is_none());
+        let err = Config::load(None, vars(&[("GATEHOUSE_DNS__UPSTREAM", "static:nope")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("static"), "{err}");
+    }
 }
