@@ -55,14 +55,21 @@ pub async fn run(
         Some(c) => Some(crate::filtering::start_dns(&config, c, &dns).await?),
         None => None,
     };
-    let dns_line = dns.as_ref().map(super::serve::addrs);
+    let dns_line = dns.as_ref().map(|d| {
+        let hint = d.handle.udp_addrs().first().map_or_else(String::new, |a| {
+            format!(
+                "; try `dig @{} -p {} bet365.com` (this computer gets the policy for unidentified devices)",
+                a.ip(),
+                a.port()
+            )
+        });
+        format!("{}{hint}.", super::serve::addrs(d))
+    });
     let data = config.storage.data_dir.clone();
     let result = super::serve::serve_until_stopped(app, web, settings, mailer, |url| {
         say("");
         if let Some(line) = &dns_line {
-            say(format!(
-                "DNS filter listening on {line}; try `dig @127.0.0.1 -p 8053 bet365.com` (this computer gets the policy for unidentified devices)."
-            ));
+            say(format!("DNS filter listening on {line}"));
         }
         say(format!("Gatehouse demo is running at {url}/login"));
         if created {
