@@ -79,7 +79,7 @@ pub(crate) fn transport_of(code: i64) -> Result<Transport> {
 
 /// Microseconds since the Unix epoch.
 pub(crate) fn micros(t: Timestamp) -> i64 {
-    i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX)
+    t.as_microsecond()
 }
 
 pub(crate) fn timestamp_of(us: i64) -> Result<Timestamp> {
