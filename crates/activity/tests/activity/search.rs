@@ -289,5 +289,14 @@ async fn limit_offset_and_cursor_page_through_in_order() {
         .await
         .unwrap();
     assert_eq!(capped.len(), 14);
-    assert!(MAX_SEARCH_LIMIT >= 1000);
+    assert_eq!(
+        log.search(&ActivitySearch {
+            limit: MAX_SEARCH_LIMIT + 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        14
+    );
 }
