@@ -313,15 +313,7 @@ impl ActivityLog {
              JOIN strings g ON g.id = e.grp \
              LEFT JOIN strings c ON c.id = e.category WHERE 1 = 1",
         );
-        daily_conditions(
-            &mut qb,
-            filter,
-            "date(e.time_us / 1000000, 'unixepoch')",
-            "COALESCE(p.value, '')",
-            "g.value",
-            "COALESCE(c.value, '')",
-            "e.action",
-        );
+        live_conditions(&mut qb, filter);
         if let Some(from) = filter.from {
             qb.push(" AND e.time_us >= ").push_bind(day_start_us(from)?);
         }
@@ -383,6 +375,33 @@ fn daily_conditions(
     }
     if let Some(v) = filter.to {
         qb.push(format!(" AND {day} <= ")).push_bind(v.to_string());
+    }
+}
+
+/// The conditions of `filter` on raw events, on the indexed id columns.
+fn live_conditions(qb: &mut QueryBuilder<Sqlite>, filter: &DailyFilter) {
+    let mut interned = |column: &str, value: &Option<String>| match value.as_deref() {
+        None => {}
+        Some("") => {
+            qb.push(format!(" AND e.{column} IS NULL"));
+        }
+        Some(v) => {
+            qb.push(format!(
+                " AND e.{column} = (SELECT id FROM strings WHERE value = "
+            ))
+            .push_bind(v.to_owned())
+            .push(")");
+        }
+    };
+    interned("person", &filter.person);
+    interned("category", &filter.category);
+    if let Some(v) = &filter.group {
+        qb.push(" AND e.grp = (SELECT id FROM strings WHERE value = ")
+            .push_bind(v.clone())
+            .push(")");
+    }
+    if let Some(v) = filter.action {
+        qb.push(" AND e.action = ").push_bind(action_code(v));
     }
 }
 

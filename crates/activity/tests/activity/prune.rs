@@ -40,6 +40,16 @@ async fn prune_folds_old_events_into_daily_counts_and_keeps_recent_ones() {
     .await
     .unwrap();
     let before = log.daily(&DailyFilter::default()).await.unwrap();
+    let unidentified = DailyFilter {
+        person: Some(String::new()),
+        category: Some(String::new()),
+        ..Default::default()
+    };
+    let unidentified_before = log.daily(&unidentified).await.unwrap();
+    assert_eq!(
+        unidentified_before,
+        [row(day_of(old), "", "", Action::Allow, 1)]
+    );
 
     let now = at(0);
     let report = log.prune(now, 90, 730).await.unwrap();
@@ -58,6 +68,7 @@ async fn prune_folds_old_events_into_daily_counts_and_keeps_recent_ones() {
     // Daily counts are the same before and after folding: stored counts plus raw events.
     let after = log.daily(&DailyFilter::default()).await.unwrap();
     assert_eq!(after, before);
+    assert_eq!(log.daily(&unidentified).await.unwrap(), unidentified_before);
     let old_day = day_of(old);
     assert_eq!(
         log.daily(&DailyFilter {
