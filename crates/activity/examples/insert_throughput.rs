@@ -97,7 +97,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (tx, rx) = mpsc::channel(QUEUE);
     let began = Instant::now();
-    let writer = log.spawn_writer(rx, WriterSettings::default());
+    let max_batch = std::env::var("MAX_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(WriterSettings::default().max_batch);
+    let writer = log.spawn_writer(
+        rx,
+        WriterSettings {
+            max_batch,
+            ..WriterSettings::default()
+        },
+    );
     for e in evs {
         tx.send(e).await?;
     }

@@ -3,7 +3,8 @@
 //!
 //! Events are written when [`WriterSettings::max_batch`] have accumulated, when the oldest
 //! unwritten event is [`WriterSettings::flush_interval`] old, on [`WriterHandle::flush`],
-//! and when the queue closes. A failed batch is counted and its error kept; the writer
+//! and when the queue closes. One write runs at a time, in its own task, while the loop
+//! keeps taking events from the queue. A failed batch is counted and its error kept; the writer
 //! carries on with the next batch (the queue is bounded, so holding failed events would
 //! only move the loss to the DNS side).
 
@@ -31,7 +32,9 @@ const CACHE_LIMIT: usize = 200_000;
 /// How the writer batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriterSettings {
-    /// Write once this many events are waiting.
+    /// Write once this many events are waiting. Events that arrive while a batch is
+    /// being written are taken from the queue meanwhile (up to eight times this many) and
+    /// written together next, so under load batches grow and the queue keeps draining.
     pub max_batch: usize,
     /// Write at the latest this long after the oldest waiting event arrived (at most one
     /// second, as the activity log promises).
@@ -201,60 +204,118 @@ impl ActivityLog {
     }
 }
 
+/// Events held while a write is running, in batches: beyond this the writer stops taking
+/// events and the DNS filter's queue absorbs (then drops and counts) the excess.
+const HOLD_BATCHES: usize = 8;
+
+/// Wait for the running write, if any, to hand the writer back with its batch size.
+async fn finished(inflight: &mut Option<JoinHandle<(Writer, u64)>>) -> Option<(Writer, u64)> {
+    match inflight {
+        Some(h) => h.await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// The writer loop: events are taken from the queue while the previous batch is being
+/// written (one write at a time), so the queue keeps draining during a long commit.
 async fn run<S: EventSource>(
-    mut writer: Writer,
+    writer: Writer,
     mut source: S,
     mut control: mpsc::Receiver<oneshot::Sender<()>>,
     settings: WriterSettings,
 ) {
     let max_batch = settings.max_batch.max(1);
     let interval = settings.flush_interval.min(Duration::from_secs(1));
-    let mut buf: Vec<ActivityEvent> = Vec::with_capacity(max_batch);
+    let hold = max_batch.saturating_mul(HOLD_BATCHES);
+    let mut idle = Some(writer);
+    let mut inflight: Option<JoinHandle<(Writer, u64)>> = None;
+    let mut buf: Vec<ActivityEvent> = Vec::new();
     let mut deadline: Option<Instant> = None;
     let mut control_open = true;
+    let mut source_open = true;
+    // Events taken, handed to a write, and written (or failed); flushes waiting for a count.
+    let mut taken = 0u64;
+    let mut submitted = 0u64;
+    let mut completed = 0u64;
+    let mut flushes: Vec<(u64, oneshot::Sender<()>)> = Vec::new();
     loop {
+        let flush_wanted = flushes.iter().any(|(target, _)| *target > submitted);
+        let due = !buf.is_empty()
+            && (buf.len() >= max_batch
+                || !source_open
+                || flush_wanted
+                || deadline.is_some_and(|d| d <= Instant::now()));
+        if due && let Some(mut w) = idle.take() {
+            let batch = std::mem::take(&mut buf);
+            let n = batch.len() as u64;
+            submitted += n;
+            deadline = None;
+            inflight = Some(tokio::spawn(async move {
+                w.write_logged(&batch).await;
+                (w, n)
+            }));
+        }
+        let (ready, waiting): (Vec<_>, Vec<_>) = flushes
+            .into_iter()
+            .partition(|(target, _)| *target <= completed);
+        flushes = waiting;
+        for (_, reply) in ready {
+            let _ = reply.send(());
+        }
+        if !source_open && buf.is_empty() && inflight.is_none() {
+            for (_, reply) in flushes {
+                let _ = reply.send(());
+            }
+            break;
+        }
         let wait = deadline.unwrap_or_else(Instant::now);
+        let room = hold.saturating_sub(buf.len()).min(max_batch).max(1);
         tokio::select! {
             biased;
+            done = finished(&mut inflight), if inflight.is_some() => {
+                inflight = None;
+                match done {
+                    Some((w, n)) => {
+                        idle = Some(w);
+                        completed += n;
+                    }
+                    None => {
+                        tracing::error!("activity log: the writer stopped unexpectedly");
+                        return;
+                    }
+                }
+            }
             cmd = control.recv(), if control_open => match cmd {
                 Some(reply) => {
-                    // Everything queued now, in batches of at most `max_batch`.
-                    loop {
-                        writer.write_logged(&mut buf).await;
-                        deadline = None;
+                    // Everything queued now counts towards this flush.
+                    while source_open && buf.len() < hold {
                         let more = tokio::select! {
                             biased;
-                            b = source.recv_batch(max_batch) => b,
-                            () = std::future::ready(()) => None,
+                            b = source.recv_batch(room) => b,
+                            () = std::future::ready(()) => break,
                         };
                         match more {
-                            Some(b) => buf.extend(b),
-                            None => break,
+                            Some(b) => {
+                                taken += b.len() as u64;
+                                buf.extend(b);
+                            }
+                            None => source_open = false,
                         }
                     }
-                    let _ = reply.send(());
+                    flushes.push((taken, reply));
                 }
                 None => control_open = false,
             },
-            () = tokio::time::sleep_until(wait), if deadline.is_some() => {
-                writer.write_logged(&mut buf).await;
-                deadline = None;
-            }
-            batch = source.recv_batch(max_batch.saturating_sub(buf.len()).max(1)) => match batch {
+            () = tokio::time::sleep_until(wait), if deadline.is_some() && idle.is_some() => {}
+            batch = source.recv_batch(room), if source_open && buf.len() < hold => match batch {
                 Some(b) => {
                     if buf.is_empty() {
                         deadline = Some(Instant::now() + interval);
                     }
+                    taken += b.len() as u64;
                     buf.extend(b);
-                    if buf.len() >= max_batch {
-                        writer.write_logged(&mut buf).await;
-                        deadline = None;
-                    }
                 }
-                None => {
-                    writer.write_logged(&mut buf).await;
-                    break;
-                }
+                None => source_open = false,
             },
         }
     }
@@ -281,15 +342,14 @@ struct Ids {
 }
 
 impl Writer {
-    /// Write and empty `buf`, logging a failure.
-    async fn write_logged(&mut self, buf: &mut Vec<ActivityEvent>) {
-        if buf.is_empty() {
+    /// Write `batch`, logging a failure.
+    async fn write_logged(&mut self, batch: &[ActivityEvent]) {
+        if batch.is_empty() {
             return;
         }
-        if let Err(e) = self.write(buf).await {
-            tracing::warn!(events = buf.len(), error = %e, "activity log: batch not written");
+        if let Err(e) = self.write(batch).await {
+            tracing::warn!(events = batch.len(), error = %e, "activity log: batch not written");
         }
-        buf.clear();
     }
 
     async fn write(&mut self, events: &[ActivityEvent]) -> Result<()> {
