@@ -7,6 +7,7 @@
 //! distinct names with a skewed popularity, one in twenty in a category and one in thirty
 //! blocked. The producer sends as fast as the queue accepts, so the figure is the
 //! writer's capacity, to compare with the DNS filter's peak queries per second.
+//! `MAX_BATCH=N` in the environment changes the writer's batch size.
 #![allow(clippy::print_stdout)]
 
 use std::net::{IpAddr, Ipv4Addr};

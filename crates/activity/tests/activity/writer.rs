@@ -72,6 +72,25 @@ async fn flush_writes_queued_events_without_waiting_for_the_interval() {
     assert_eq!(log.stats().written, 6);
 }
 
+#[tokio::test]
+async fn a_failed_batch_is_counted_with_its_error() {
+    let (_dir, log) = open().await;
+    log.insert(&[event(at(0), "a.example", None, 1)])
+        .await
+        .unwrap();
+    log.close().await;
+    let batch = [
+        event(at(1), "b.example", None, 1),
+        event(at(2), "c.example", None, 1),
+    ];
+    assert!(log.insert(&batch).await.is_err());
+    let stats = log.stats();
+    assert_eq!(stats.written, 1);
+    assert_eq!(stats.batches, 1);
+    assert_eq!(stats.failed, 2);
+    assert!(stats.last_error.is_some_and(|e| !e.is_empty()));
+}
+
 /// Listed names of the test filter (category, names).
 const LISTS: &[(&str, &str)] = &[("gambling", "bet.example\n"), ("chat", "chat.example\n")];
 
