@@ -1,9 +1,9 @@
 //! Retention: raw events older than the raw retention are folded into daily counts and
 //! deleted; daily counts older than the aggregate retention are deleted.
 //!
-//! Folding runs an hour of events at a time, each hour in its own transaction (fold and
-//! delete together), so the event writer never waits long and an interrupted prune
-//! leaves nothing counted twice. Running it again with the same `now` changes nothing.
+//! Folding runs about 50,000 events at a time (oldest first), each chunk in its own
+//! transaction (fold and delete together), so the event writer never waits long and an
+//! interrupted prune leaves nothing counted twice. Running it again with the same `now` changes nothing.
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
@@ -16,8 +16,8 @@ pub const DEFAULT_RAW_DAYS: u32 = 90;
 /// Days daily counts are kept by default (two years).
 pub const DEFAULT_AGGREGATE_DAYS: u32 = 730;
 
-/// Microseconds folded per transaction.
-const CHUNK_US: i64 = 3_600_000_000;
+/// Events folded per transaction (more when several share the last instant).
+const CHUNK_EVENTS: i64 = 50_000;
 
 /// What a prune did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,7 +50,17 @@ impl ActivityLog {
             let Some(oldest) = oldest.filter(|t| *t < cutoff_us) else {
                 break;
             };
-            let end = oldest.saturating_add(CHUNK_US).min(cutoff_us);
+            // Up to and including the instant of the chunk's last event.
+            let last: Option<i64> = sqlx::query_scalar(
+                "SELECT time_us FROM events WHERE time_us >= $1 AND time_us < $2 \
+                 ORDER BY time_us LIMIT 1 OFFSET $3",
+            )
+            .bind(oldest)
+            .bind(cutoff_us)
+            .bind(CHUNK_EVENTS - 1)
+            .fetch_optional(&self.write)
+            .await?;
+            let end = last.map_or(cutoff_us, |t| t.saturating_add(1).min(cutoff_us));
             report.events_folded += self.fold_before(end).await?;
         }
         let first_kept = now
