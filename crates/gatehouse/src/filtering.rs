@@ -2,10 +2,15 @@
 //! policies and allow/deny lists (`[filter]`), and the DNS filter server (`[dns]`) that
 //! `gatehouse serve` and `gatehouse demo` run with it. A changed database file (after
 //! `gatehouse lists update` or a scheduled update) is put in service within a second,
-//! without a restart.
+//! without a restart. Every DNS decision is written to the activity log
+//! (`activity.db` in the data folder, [`gatehouse_activity`]), pruned daily: raw events
+//! after 90 days (folded into daily counts), daily counts after two years.
 
 use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
+use gatehouse_activity::{
+    ActivityLog, DEFAULT_AGGREGATE_DAYS, DEFAULT_RAW_DAYS, WriterHandle, WriterSettings,
+};
 use gatehouse_dns::{DnsConfig, DnsHandle, DnsServer, NoIdentitySource, Upstream};
 use gatehouse_filter::policy::SchoolLists;
 use gatehouse_filter::update::Reloader;
@@ -72,20 +77,26 @@ pub struct DnsOverrides {
     pub lists: Option<PathBuf>,
 }
 
-/// A running DNS filter and the tasks that keep it current.
+/// A running DNS filter, its activity log and the tasks that keep both current.
 pub struct DnsFilter {
     /// The server (addresses, statistics, shutdown).
     pub handle: DnsHandle,
+    /// The activity log the server's events are written to.
+    pub activity: ActivityLog,
+    writer: WriterHandle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl DnsFilter {
-    /// Stop the server and its tasks.
+    /// Stop the server, write the events still queued, and stop the tasks.
     pub async fn stop(self) {
         for t in &self.tasks {
             t.abort();
         }
         self.handle.shutdown().await;
+        self.writer.flush().await;
+        self.writer.abort();
+        self.activity.close().await;
     }
 }
 
@@ -117,8 +128,8 @@ pub fn dns_config(config: &Config, o: &DnsOverrides, web: SocketAddr) -> Result<
 }
 
 /// Start the DNS filter: open the compiled lists, build the engine, listen, then check the
-/// lists file every second and put a new one in service; activity events are drained
-/// (they are counted in the server's statistics; storing them is the activity log's work).
+/// lists file every second and put a new one in service; write every event to the
+/// activity log and prune it daily.
 pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Result<DnsFilter> {
     let path = o.lists.clone().unwrap_or_else(|| config.filter_database());
     if !path.is_file() {
@@ -131,7 +142,7 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
     let db = Database::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let engine = Engine::new(Arc::new(db), &ec).context("building the filter")?;
     let engines = Arc::new(EngineHandle::new(engine));
-    let (handle, mut events) = DnsServer::start(dns, engines.clone(), Arc::new(NoIdentitySource))
+    let (handle, events) = DnsServer::start(dns, engines.clone(), Arc::new(NoIdentitySource))
         .await
         .context("starting the DNS filter")?;
     let mut reloader = Reloader::new(&path);
@@ -152,15 +163,37 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
             }
         }
     });
-    let drain = tokio::spawn(async move {
-        while let Some(batch) = events.recv_batch(1024).await {
-            for e in &batch {
-                tracing::debug!(client = %e.client, qname = %e.qname, action = ?e.action, rule = %e.rule, "dns");
+    let activity_path = config.storage.data_dir.join("activity.db");
+    let activity = ActivityLog::open(&activity_path)
+        .await
+        .with_context(|| format!("opening the activity log {}", activity_path.display()))?;
+    let writer = activity.spawn_writer(events, WriterSettings::default());
+    let log = activity.clone();
+    let prune = tokio::spawn(async move {
+        let mut day = tokio::time::interval(Duration::from_secs(24 * 3600));
+        loop {
+            day.tick().await;
+            match log
+                .prune(
+                    jiff::Timestamp::now(),
+                    DEFAULT_RAW_DAYS,
+                    DEFAULT_AGGREGATE_DAYS,
+                )
+                .await
+            {
+                Ok(r) => tracing::info!(
+                    folded = r.events_folded,
+                    expired = r.aggregates_deleted,
+                    "activity log pruned"
+                ),
+                Err(e) => tracing::error!("pruning the activity log: {e}"),
             }
         }
     });
     Ok(DnsFilter {
         handle,
-        tasks: vec![reload, drain],
+        activity,
+        writer,
+        tasks: vec![reload, prune],
     })
 }

@@ -1,7 +1,7 @@
 //! `gatehouse demo` runs the DNS filter: over a real UDP socket on 127.0.0.1, a listed
 //! gambling site is answered with the block page's address (the web server's), an unlisted
 //! name with the `static:` upstream's address, and a search engine with its safe-search
-//! host.
+//! host; every answer is written to the activity log.
 
 use crate::support::Site;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -122,6 +122,38 @@ fn demo_answers_blocked_allowed_and_safe_search_names() {
     assert!(
         rr.iter().any(|(t, _)| *t == 5),
         "safe search: a CNAME to the enforcement host: {rr:?}"
+    );
+
+    // Every answer is in the activity log (written in batches, at least every second).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = rt.block_on(async {
+        let log = gatehouse_activity::ActivityLog::open(&site.data().join("activity.db"))
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let search = gatehouse_activity::ActivitySearch {
+                domain: Some("bet365.com".into()),
+                ..Default::default()
+            };
+            let rows = log.search(&search).await.unwrap();
+            if rows.len() >= 2 || std::time::Instant::now() > deadline {
+                break rows;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    assert_eq!(
+        rows.len(),
+        2,
+        "bet365.com and www.bet365.com logged: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.qname.ends_with("bet365.com")),
+        "{rows:?}"
     );
     server.stop();
 }
