@@ -88,6 +88,36 @@ pub struct DnsFilter {
 }
 
 impl DnsFilter {
+    /// What `/healthz` reports: the DNS filter's counters and the activity log writer's;
+    /// not well when activity events were dropped or a batch failed to be written.
+    pub fn health_probe(&self) -> gatehouse_web::HealthProbe {
+        let service = self.handle.service();
+        let activity = self.activity.clone();
+        gatehouse_web::HealthProbe::new(move || {
+            let d = service.stats();
+            let w = activity.stats();
+            let ok = d.events_dropped == 0 && w.failed == 0;
+            let report = serde_json::json!({
+                "dns": {
+                    "answered": d.answered,
+                    "blocked": d.blocked,
+                    "refused": d.refused,
+                    "rate_limited": d.rate_limited,
+                    "malformed": d.malformed,
+                    "upstream_failures": d.upstream_failures,
+                    "events_dropped": d.events_dropped,
+                },
+                "activity_log": {
+                    "written": w.written,
+                    "failed_batches": w.failed,
+                    "last_error": w.last_error,
+                    "last_write": w.last_write.map(|t| t.to_string()),
+                },
+            });
+            (report, ok)
+        })
+    }
+
     /// Stop the server, write the events still queued, and stop the tasks.
     pub async fn stop(self) {
         for t in &self.tasks {

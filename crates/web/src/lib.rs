@@ -29,6 +29,32 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// Shown on every page when set (e.g. "Demo school: data is fictional").
     pub banner: Option<String>,
+    /// Other parts of the installation reported by `/healthz` (the DNS filter, the
+    /// activity log).
+    pub health: Option<HealthProbe>,
+}
+
+/// A part of the installation `/healthz` reports on: `report()` gives its figures as a
+/// JSON object and whether it is working as it should (e.g. no activity event dropped).
+#[derive(Clone)]
+pub struct HealthProbe(Arc<dyn Fn() -> (serde_json::Value, bool) + Send + Sync>);
+
+impl HealthProbe {
+    /// A probe calling `f` on every health check.
+    pub fn new(f: impl Fn() -> (serde_json::Value, bool) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// The figures and whether all is well.
+    pub fn report(&self) -> (serde_json::Value, bool) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for HealthProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HealthProbe")
+    }
 }
 
 /// What every handler can reach.

@@ -42,9 +42,10 @@ pub async fn run(
         "Demo: {} and everyone in it are fictional. Two-step sign-in is optional here.",
         app.school().await?.name
     );
-    let settings = WebSettings {
+    let mut settings = WebSettings {
         secure_cookies: false,
         banner: Some(banner),
+        health: None,
     };
     let mut demo_config = config.clone();
     demo_config.web.listen = web;
@@ -55,6 +56,7 @@ pub async fn run(
         Some(c) => Some(crate::filtering::start_dns(&config, c, &dns).await?),
         None => None,
     };
+    settings.health = dns.as_ref().map(crate::filtering::DnsFilter::health_probe);
     let dns_line = dns.as_ref().map(|d| {
         let hint = d.handle.udp_addrs().first().map_or_else(String::new, |a| {
             format!(

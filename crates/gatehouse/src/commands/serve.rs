@@ -36,9 +36,10 @@ pub async fn run(
         );
     }
     let addr = web.unwrap_or(config.web.listen);
-    let settings = WebSettings {
+    let mut settings = WebSettings {
         secure_cookies: config.web.secure_cookies,
         banner: Some(config.web.banner.clone()).filter(|b| !b.trim().is_empty()),
+        health: None,
     };
     let mailer = if config.email.reminders {
         Some(config.mailer()?)
@@ -51,6 +52,7 @@ pub async fn run(
         Some(c) => Some(crate::filtering::start_dns(&config, c, &dns).await?),
         None => None,
     };
+    settings.health = dns.as_ref().map(crate::filtering::DnsFilter::health_probe);
     let result = serve_until_stopped(app, addr, settings, mailer, |url| {
         say(format!("Gatehouse is running at {url}"));
         if let Some(d) = &dns {

@@ -1,7 +1,8 @@
 //! `gatehouse demo` runs the DNS filter: over a real UDP socket on 127.0.0.1, a listed
 //! gambling site is answered with the block page's address (the web server's), an unlisted
 //! name with the `static:` upstream's address, and a search engine with its safe-search
-//! host; every answer is written to the activity log.
+//! host; every answer is written to the activity log, and `/healthz` reports the DNS
+//! filter's and the activity log's counters.
 
 use crate::support::Site;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
