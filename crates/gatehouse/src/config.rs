@@ -29,9 +29,30 @@ pub struct Config {
     pub email: EmailConfig,
     /// Web filtering: compiled lists, policies, the school's own lists.
     pub filter: FilterConfig,
+    /// The activity log of the DNS filter: how long it is kept.
+    pub activity: ActivityConfig,
     /// The DNS filter server; `gatehouse serve` runs it when this section is present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<gatehouse_dns::DnsConfig>,
+}
+
+/// `[activity]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActivityConfig {
+    /// Days raw DNS events are kept (then folded into daily counts).
+    pub raw_days: u32,
+    /// Days the daily counts are kept.
+    pub daily_days: u32,
+}
+
+impl Default for ActivityConfig {
+    fn default() -> Self {
+        Self {
+            raw_days: gatehouse_activity::DEFAULT_RAW_DAYS,
+            daily_days: gatehouse_activity::DEFAULT_AGGREGATE_DAYS,
+        }
+    }
 }
 
 /// `[filter]`
@@ -89,10 +110,16 @@ pub struct ListSourceConfig {
 impl Config {
     /// The compiled category database's path.
     pub fn filter_database(&self) -> PathBuf {
-        self.filter
-            .database
-            .clone()
-            .unwrap_or_else(|| self.storage.data_dir.join("lists").join("current.gdb"))
+        self.filter.database.as_ref().map_or_else(
+            || self.storage.data_dir.join("lists").join("current.gdb"),
+            |p| self.data_path(p),
+        )
+    }
+
+    /// A path from the `[filter]` section: relative paths are taken from the data folder
+    /// (as `[[filter.sources]]` paths are), absolute ones as they are.
+    pub fn data_path(&self, path: &Path) -> PathBuf {
+        self.storage.data_dir.join(path)
     }
 
     /// The configured list sources, checked; relative paths are taken from the data
@@ -551,5 +578,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("static"), "{err}");
+    }
+
+    #[test]
+    fn filter_paths_are_taken_from_the_data_folder() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "[storage]\ndata_dir = \"site\"\n[filter]\ndatabase = \"lists/other.gdb\"\n[activity]\nraw_days = 30"
+        )
+        .unwrap();
+        let c = Config::load(Some(f.path()), vars(&[])).unwrap();
+        assert_eq!(c.filter_database(), Path::new("site/lists/other.gdb"));
+        assert_eq!(
+            c.data_path(Path::new("/srv/deny.txt")),
+            Path::new("/srv/deny.txt")
+        );
+        assert_eq!((c.activity.raw_days, c.activity.daily_days), (30, 730));
     }
 }

@@ -4,13 +4,12 @@
 //! `gatehouse lists update` or a scheduled update) is put in service within a second,
 //! without a restart. Every DNS decision is written to the activity log
 //! (`activity.db` in the data folder, [`gatehouse_activity`]), pruned daily: raw events
-//! after 90 days (folded into daily counts), daily counts after two years.
+//! after `[activity] raw_days` (default 90; folded into daily counts), daily counts after
+//! `daily_days` (default two years).
 
 use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
-use gatehouse_activity::{
-    ActivityLog, DEFAULT_AGGREGATE_DAYS, DEFAULT_RAW_DAYS, WriterHandle, WriterSettings,
-};
+use gatehouse_activity::{ActivityLog, WriterHandle, WriterSettings};
 use gatehouse_dns::{DnsConfig, DnsHandle, DnsServer, NoIdentitySource, Upstream};
 use gatehouse_filter::policy::SchoolLists;
 use gatehouse_filter::update::Reloader;
@@ -51,16 +50,20 @@ pub fn read_host_list(path: &Path, what: &str) -> Result<Vec<String>> {
 /// else the shipped ones; the installation's allow and deny lists.
 pub fn engine_config(config: &Config, policies: Option<&PathBuf>) -> Result<EngineConfig> {
     let mut ec = EngineConfig::uk_default().context("loading the default policies")?;
-    if let Some(path) = policies.or(config.filter.policies.as_ref()) {
-        ec.policies = PolicySet::from_toml(&read_text(path, "policies")?)
+    let installed = |p: &Option<PathBuf>| p.as_deref().map(|p| config.data_path(p));
+    if let Some(path) = policies
+        .cloned()
+        .or_else(|| installed(&config.filter.policies))
+    {
+        ec.policies = PolicySet::from_toml(&read_text(&path, "policies")?)
             .with_context(|| format!("reading the policies {}", path.display()))?;
     }
     let mut lists = SchoolLists::default();
-    if let Some(path) = &config.filter.allow {
-        lists.allow = read_host_list(path, "allow list")?;
+    if let Some(path) = installed(&config.filter.allow) {
+        lists.allow = read_host_list(&path, "allow list")?;
     }
-    if let Some(path) = &config.filter.deny {
-        lists.deny = read_host_list(path, "deny list")?;
+    if let Some(path) = installed(&config.filter.deny) {
+        lists.deny = read_host_list(&path, "deny list")?;
     }
     ec.lists = lists;
     Ok(ec)
@@ -199,16 +202,13 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
         .with_context(|| format!("opening the activity log {}", activity_path.display()))?;
     let writer = activity.spawn_writer(events, WriterSettings::default());
     let log = activity.clone();
+    let (raw_days, daily_days) = (config.activity.raw_days, config.activity.daily_days);
     let prune = tokio::spawn(async move {
         let mut day = tokio::time::interval(Duration::from_secs(24 * 3600));
         loop {
             day.tick().await;
             match log
-                .prune(
-                    jiff::Timestamp::now(),
-                    DEFAULT_RAW_DAYS,
-                    DEFAULT_AGGREGATE_DAYS,
-                )
+                .prune(jiff::Timestamp::now(), raw_days, daily_days)
                 .await
             {
                 Ok(r) => tracing::info!(
