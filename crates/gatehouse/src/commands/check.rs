@@ -426,13 +426,14 @@ fn push_verdict(out: &mut Vec<u8>, d: &Decision, host: &[u8]) {
 /// Who a helper line's user field stands for: group names, then usernames, then the
 /// default; identities are built once, lines only look them up.
 struct Identities {
-    by_name: HashMap<String, Identity>,
+    /// By user or group name; foldhash: one lookup per helper line.
+    by_name: foldhash::HashMap<String, Identity>,
     default: Identity,
 }
 
 impl Identities {
     fn new(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Identities {
-        let mut by_name: HashMap<String, Identity> = users
+        let mut by_name: foldhash::HashMap<String, Identity> = users
             .iter()
             .map(|(user, group)| (user.clone(), Identity::group(filter.effective(group))))
             .collect();
