@@ -122,28 +122,9 @@ impl ActivityLog {
     }
 }
 
-/// The newest migration this build knows.
-fn known_version() -> i64 {
-    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
-}
-
 async fn refuse_newer_schema(pool: &SqlitePool) -> Result<()> {
-    let has_table: Option<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_optional(pool)
-    .await?;
-    if has_table.is_none() {
-        return Ok(());
+    match gatehouse_store::sqlite::newer_schema(pool, &MIGRATOR).await? {
+        Some((found, known)) => Err(ActivityError::SchemaTooNew { found, known }),
+        None => Ok(()),
     }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(pool)
-            .await?;
-    let found = found.unwrap_or(0);
-    let known = known_version();
-    if found > known {
-        return Err(ActivityError::SchemaTooNew { found, known });
-    }
-    Ok(())
 }

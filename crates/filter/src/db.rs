@@ -311,23 +311,16 @@ impl HeadTree {
         HeadTree { levels }
     }
 
-    /// The leaf node whose keys decide `x`.
+    /// Index of the last block whose head prefix is `<= x`, or `None` when every one is
+    /// greater.
     #[inline]
-    fn leaf_node(&self, x: u64) -> Option<usize> {
+    fn last_le(&self, leaves: &[u8], blocks: usize, x: u64) -> Option<usize> {
         let mut k = 0usize;
         for level in self.levels.iter().rev() {
             let node = level.get(k)?;
             let c: usize = node.0.iter().map(|&s| usize::from(s <= x)).sum();
             k = 9 * k + c;
         }
-        Some(k)
-    }
-
-    /// Index of the last block whose head prefix is `<= x`, or `None` when every one is
-    /// greater.
-    #[inline]
-    fn last_le(&self, leaves: &[u8], blocks: usize, x: u64) -> Option<usize> {
-        let k = self.leaf_node(x)?;
         let leaf = leaves.get(k * 64..k * 64 + LEAF * 8)?;
         let mut c = 0usize;
         for p in leaf.chunks_exact(8) {

@@ -65,30 +65,35 @@ impl SqliteStore {
     }
 }
 
-/// The newest migration this build knows.
-fn known_version() -> i64 {
-    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+async fn refuse_newer_schema(pool: &SqlitePool) -> Result<()> {
+    match newer_schema(pool, &MIGRATOR).await? {
+        Some((found, known)) => Err(StoreError::SchemaTooNew { found, known }),
+        None => Ok(()),
+    }
 }
 
-async fn refuse_newer_schema(pool: &SqlitePool) -> Result<()> {
+/// `Some((found, known))` when the database behind `pool` was migrated by a newer build
+/// (its newest applied migration `found` is above `migrator`'s newest, `known`): such a
+/// database must not be opened by this build. Shared by every SQLite file Gatehouse keeps.
+pub async fn newer_schema(
+    pool: &SqlitePool,
+    migrator: &sqlx::migrate::Migrator,
+) -> std::result::Result<Option<(i64, i64)>, sqlx::Error> {
     let has_table: Option<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
     )
     .fetch_optional(pool)
     .await?;
     if has_table.is_none() {
-        return Ok(());
+        return Ok(None);
     }
     let found: Option<i64> =
         sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(pool)
             .await?;
     let found = found.unwrap_or(0);
-    let known = known_version();
-    if found > known {
-        return Err(StoreError::SchemaTooNew { found, known });
-    }
-    Ok(())
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    Ok((found > known).then_some((found, known)))
 }
 
 /// Map a unique-constraint failure to [`StoreError::Conflict`] naming `what`.
