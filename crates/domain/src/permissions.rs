@@ -149,11 +149,17 @@ pub enum Resource {
     Policies,
     /// The register of who has signed which agreement; paper signatures are recorded here.
     Register,
+    /// The activity log of the web filter (searching it by person needs a recorded reason).
+    Activity,
+    /// Requests to unblock a site, and deciding them (which changes what the filter allows).
+    UnblockRequests,
+    /// Registered school devices and their DNS-over-HTTPS tokens.
+    Devices,
 }
 
 impl Resource {
     /// All resources, in table order.
-    pub const ALL: [Resource; 7] = [
+    pub const ALL: [Resource; 10] = [
         Self::People,
         Self::Accounts,
         Self::ApiTokens,
@@ -161,6 +167,9 @@ impl Resource {
         Self::OwnAccount,
         Self::Policies,
         Self::Register,
+        Self::Activity,
+        Self::UnblockRequests,
+        Self::Devices,
     ];
 }
 
@@ -188,6 +197,13 @@ pub fn allowed(role: Role, action: Action, resource: Resource) -> bool {
         (Policies, Edit) => matches!(role, TrustAdmin | Head | OnlineSafetyLead),
         (Register, View) => matches!(role, TrustAdmin | Head | Dsl | OnlineSafetyLead | Dpo),
         (Register, Edit) => matches!(role, TrustAdmin | Head | Dsl | OnlineSafetyLead),
+        (Activity, View) => matches!(role, TrustAdmin | Head | Dsl | OnlineSafetyLead | ItAdmin),
+        (Activity, Edit) => false,
+        (UnblockRequests, View) => {
+            matches!(role, TrustAdmin | Head | Dsl | OnlineSafetyLead | ItAdmin)
+        }
+        (UnblockRequests, Edit) => matches!(role, TrustAdmin | Head | OnlineSafetyLead),
+        (Devices, View | Edit) => matches!(role, TrustAdmin | Head | ItAdmin),
     }
 }
 
@@ -201,19 +217,20 @@ mod tests {
     use super::*;
 
     /// The matrix as a table: a row per role, a cell per (resource, action) in
-    /// `Resource::ALL` order, each "V" (view), "E" (edit), "VE" or "-".
+    /// `Resource::ALL` order (people, accounts, API tokens, audit log, own account, policies,
+    /// register, activity, unblock requests, devices), each "V", "E", "VE" or "-".
     const TABLE: &str = "
-        trust_admin        VE VE VE V  VE VE VE
-        head               VE VE VE V  VE VE VE
-        dsl                V  -  -  -  VE V  VE
-        online_safety_lead V  -  -  -  VE VE VE
-        dpo                V  -  -  -  VE V  V
-        it_admin           VE VE VE -  VE -  -
-        governor           -  -  -  -  VE V  -
-        staff              -  -  -  -  VE -  -
-        pupil              -  -  -  -  VE -  -
-        parent             -  -  -  -  VE -  -
-        visitor            -  -  -  -  VE -  -
+        trust_admin        VE VE VE V  VE VE VE V  VE VE
+        head               VE VE VE V  VE VE VE V  VE VE
+        dsl                V  -  -  -  VE V  VE V  V  -
+        online_safety_lead V  -  -  -  VE VE VE V  VE -
+        dpo                V  -  -  -  VE V  V  -  -  -
+        it_admin           VE VE VE -  VE -  -  V  V  VE
+        governor           -  -  -  -  VE V  -  -  -  -
+        staff              -  -  -  -  VE -  -  -  -  -
+        pupil              -  -  -  -  VE -  -  -  -  -
+        parent             -  -  -  -  VE -  -  -  -  -
+        visitor            -  -  -  -  VE -  -  -  -  -
     ";
 
     #[test]
