@@ -225,6 +225,12 @@ impl DnsService {
         self.handle_as(packet, client, transport, None).await
     }
 
+    /// Who `client` is, in the documented order (the block page uses this to say for whom a
+    /// name was blocked).
+    pub fn identify(&self, client: IpAddr) -> (Identity, IdentifiedBy) {
+        self.identity.resolve(client)
+    }
+
     /// Like [`DnsService::handle`], but with the identity already known to the caller
     /// (e.g. a DoH endpoint that checked a device token): `Some` is used instead of the
     /// identity order, and since the caller authenticated the client, the served-subnet
@@ -594,7 +600,11 @@ impl From<&Decision> for Verdict {
         Verdict {
             action: d.action,
             category: d.category.clone(),
-            rule: d.rule.to_string(),
+            rule: if d.gated && d.rule != gatehouse_filter::Rule::Gate {
+                format!("{}+gate_audit", d.rule)
+            } else {
+                d.rule.to_string()
+            },
             matched_list: d.matched_list.clone(),
         }
     }

@@ -6,6 +6,7 @@
 //! an account linked to nobody) gets the policies' fallback, which the filter applies to
 //! every identity whose group it does not know.
 
+use crate::DomainError;
 use crate::people::{KeyStage, PersonKind, YearGroup};
 
 /// The filtering group (policy name) of a person of `kind` in `year` (pupils), or `None`
@@ -27,6 +28,108 @@ pub fn filter_group(kind: PersonKind, year: Option<YearGroup>) -> Option<&'stati
         PersonKind::Parent | PersonKind::Visitor | PersonKind::Governor | PersonKind::Volunteer => {
             Some("guests")
         }
+    }
+}
+
+/// Whom an approved unblock request lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnblockScope {
+    /// The person who asked (or, when nobody was signed in, their group).
+    Person,
+    /// Everyone in the requester's filter group.
+    Group,
+    /// The whole school.
+    School,
+}
+
+impl UnblockScope {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Person => "person",
+            Self::Group => "group",
+            Self::School => "school",
+        }
+    }
+
+    /// Parse a stored or submitted name.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        match s.trim() {
+            "person" => Ok(Self::Person),
+            "group" => Ok(Self::Group),
+            "school" => Ok(Self::School),
+            other => Err(DomainError::invalid(
+                "scope",
+                format!("'{other}' is not one of person, group, school"),
+            )),
+        }
+    }
+}
+
+/// Where an unblock request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnblockStatus {
+    /// Waiting for the online safety lead.
+    Pending,
+    /// Approved: an allow was written into the filter.
+    Approved,
+    /// Declined, with a note.
+    Declined,
+}
+
+impl UnblockStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Declined => "declined",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        match s.trim() {
+            "pending" => Ok(Self::Pending),
+            "approved" => Ok(Self::Approved),
+            "declined" => Ok(Self::Declined),
+            other => Err(DomainError::invalid(
+                "status",
+                format!("'{other}' is not one of pending, approved, declined"),
+            )),
+        }
+    }
+}
+
+/// The longest reason or note kept.
+pub const MAX_REASON_CHARS: usize = 1_000;
+
+/// A reason someone gives (for asking to unblock a site, for looking up a named person's
+/// activity): required, trimmed, at most [`MAX_REASON_CHARS`] characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    /// Parse a submitted reason; `field` names the form field in the error.
+    pub fn parse(field: &'static str, s: &str) -> Result<Self, DomainError> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(DomainError::invalid(field, "a reason is required"));
+        }
+        if t.chars().count() > MAX_REASON_CHARS {
+            return Err(DomainError::invalid(
+                field,
+                format!("keep it under {MAX_REASON_CHARS} characters"),
+            ));
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -62,6 +165,39 @@ mod tests {
             let year = year.map(|y| YearGroup::parse(y).unwrap());
             assert_eq!(filter_group(kind, year), want, "{kind:?} in {year:?}");
         }
+    }
+
+    #[test]
+    fn reasons_are_required_and_bounded() {
+        assert!(Reason::parse("reason", "  ").is_err());
+        assert_eq!(
+            Reason::parse("reason", " For a history project ")
+                .unwrap()
+                .as_str(),
+            "For a history project"
+        );
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        let e = Reason::parse("reason", &long).unwrap_err().to_string();
+        assert!(e.contains("reason"), "{e}");
+    }
+
+    #[test]
+    fn scopes_and_statuses_round_trip() {
+        for s in [
+            UnblockScope::Person,
+            UnblockScope::Group,
+            UnblockScope::School,
+        ] {
+            assert_eq!(UnblockScope::parse(s.as_str()).unwrap(), s);
+        }
+        for s in [
+            UnblockStatus::Pending,
+            UnblockStatus::Approved,
+            UnblockStatus::Declined,
+        ] {
+            assert_eq!(UnblockStatus::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(UnblockScope::parse("trust").is_err());
     }
 
     #[test]

@@ -45,7 +45,7 @@ use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::name::{is_ip_literal, normalise_domain};
 use crate::policy::{
-    Action, Override, OverrideTarget, PolicySet, SafeSearchLevel, SchoolLists, Term,
+    Action, Gate, GateMode, Override, OverrideTarget, PolicySet, SafeSearchLevel, SchoolLists, Term,
 };
 use crate::safesearch::{SafeSearchMap, SafeSearchTarget, UnsafeSearchList};
 use crate::taxonomy::{CategoryBits, GhCategoryId, SetTable, Taxonomy};
@@ -106,6 +106,15 @@ pub enum Rule {
         /// The listed suffix that matched.
         suffix: Arc<str>,
     },
+    /// A group's allow list (an unblock request approved for the group).
+    GroupAllow {
+        /// The group.
+        group: Arc<str>,
+        /// The listed suffix that matched.
+        suffix: Arc<str>,
+    },
+    /// The signing gate in enforce mode: the person has an agreement to sign first.
+    Gate,
     /// Safe-search rewrite.
     SafeSearch {
         /// Engine name.
@@ -145,6 +154,8 @@ impl std::fmt::Display for Rule {
             },
             Rule::SchoolDeny { suffix } => write!(f, "school_deny:{suffix}"),
             Rule::SchoolAllow { suffix } => write!(f, "school_allow:{suffix}"),
+            Rule::GroupAllow { group, suffix } => write!(f, "group_allow:{group}:{suffix}"),
+            Rule::Gate => write!(f, "gate"),
             Rule::SafeSearch { engine } => write!(f, "safe_search:{engine}"),
             Rule::UnsafeSearchEngine { suffix } => write!(f, "unsafe_search:{suffix}"),
             Rule::CategoryPolicy {
@@ -175,6 +186,8 @@ pub struct Decision {
     pub matched_list: Option<String>,
     /// The safe-search rewrite to answer with, if any.
     pub safe_search: Option<SafeSearchTarget>,
+    /// The signing gate (in audit mode) would have held this person at the portal.
+    pub gated: bool,
 }
 
 impl Decision {
@@ -187,7 +200,12 @@ impl Decision {
             .map(|m| format!(" (listed: {m})"))
             .unwrap_or_default();
         let cat = self.category.as_deref().unwrap_or("uncategorised");
-        match &self.rule {
+        let gate = if self.gated && self.rule != Rule::Gate {
+            " [signing gate, audit mode: an agreement is overdue]"
+        } else {
+            ""
+        };
+        let text = match &self.rule {
             Rule::Invalid => format!("{verb}: invalid host name"),
             Rule::LockedList { category } => {
                 format!("{verb}: {category}{listed} by locked illegal-content list")
@@ -199,6 +217,10 @@ impl Decision {
             } => format!("{verb}: {cat}{listed} by override for {person} ({target}) until {until}"),
             Rule::SchoolDeny { .. } => format!("{verb}: {cat}{listed} by school deny list"),
             Rule::SchoolAllow { .. } => format!("{verb}: {cat}{listed} by school allow list"),
+            Rule::GroupAllow { group, .. } => {
+                format!("{verb}: {cat}{listed} by the allow list of group {group}")
+            }
+            Rule::Gate => format!("{verb}: an agreement must be signed first (signing gate)"),
             Rule::SafeSearch { engine } => {
                 let to = self
                     .safe_search
@@ -224,7 +246,8 @@ impl Decision {
             Rule::Default { policy } => {
                 format!("{verb}: not categorised, default of policy {policy}")
             }
-        }
+        };
+        text + gate
     }
 }
 
@@ -243,6 +266,8 @@ pub struct EngineConfig {
     pub safe_search: SafeSearchMap,
     /// Search engines without safe search.
     pub unsafe_search: UnsafeSearchList,
+    /// The signing gate.
+    pub gate: Gate,
 }
 
 impl EngineConfig {
@@ -256,6 +281,7 @@ impl EngineConfig {
             overrides: Vec::new(),
             safe_search: SafeSearchMap::uk_default()?,
             unsafe_search: UnsafeSearchList::uk_default(),
+            gate: Gate::default(),
         })
     }
 }
@@ -302,9 +328,19 @@ pub struct Engine {
     terms: Vec<Term>,
     allow: HashSet<String>,
     deny: HashSet<String>,
+    group_allow: HashMap<String, HashSet<String>>,
     overrides: HashMap<String, Vec<ROverride>>,
+    gate: RGate,
     safe_search: SafeSearchMap,
     unsafe_search: UnsafeSearchList,
+}
+
+#[derive(Debug, Default)]
+struct RGate {
+    mode: GateMode,
+    people: HashSet<String>,
+    groups: HashSet<String>,
+    walled_garden: HashSet<String>,
 }
 
 fn norm_list_entry(what: &str, s: &str) -> Result<String> {
@@ -391,6 +427,25 @@ impl Engine {
             .iter()
             .map(|s| norm_list_entry("school deny list", s))
             .collect::<Result<_>>()?;
+        let mut group_allow: HashMap<String, HashSet<String>> = HashMap::default();
+        for (group, hosts) in &config.lists.group_allow {
+            let ctx = format!("allow list of group {group}");
+            let set = group_allow.entry(group.clone()).or_default();
+            for h in hosts {
+                set.insert(norm_list_entry(&ctx, h)?);
+            }
+        }
+        let gate = RGate {
+            mode: config.gate.mode,
+            people: config.gate.people.iter().cloned().collect(),
+            groups: config.gate.groups.iter().cloned().collect(),
+            walled_garden: config
+                .gate
+                .walled_garden
+                .iter()
+                .map(|s| norm_list_entry("gate walled garden", s))
+                .collect::<Result<_>>()?,
+        };
         let mut overrides: HashMap<String, Vec<ROverride>> = HashMap::default();
         for o in &config.overrides {
             let ctx = format!("override for {}", o.person);
@@ -423,10 +478,30 @@ impl Engine {
             terms: config.policies.terms.clone(),
             allow,
             deny,
+            group_allow,
             overrides,
+            gate,
             safe_search: config.safe_search.clone(),
             unsafe_search: config.unsafe_search.clone(),
         })
+    }
+
+    /// Whether the signing gate holds `who` for `host_or_url` (outside the walled garden).
+    fn gate_holds(&self, who: &Identity, host_or_url: &str) -> bool {
+        let held = match &who.person {
+            Some(p) => self.gate.people.contains(p),
+            None => self.gate.groups.contains(&who.group),
+        };
+        if !held {
+            return false;
+        }
+        let host = normalise_host(split_url(host_or_url).0).unwrap_or_default();
+        !suffixes(&host).any(|s| self.gate.walled_garden.contains(s))
+    }
+
+    /// The gate mode.
+    pub fn gate_mode(&self) -> GateMode {
+        self.gate.mode
     }
 
     /// The database this engine decides with.
@@ -529,6 +604,26 @@ fn normalise_host(raw: &str) -> Option<String> {
 /// Decide what happens to a request of `who` for `host_or_url` at instant `at` (see the
 /// module documentation for the precedence).
 pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp) -> Decision {
+    let mut d = decide_policy(engine, who, host_or_url, at);
+    if engine.gate.mode != GateMode::Off && engine.gate_holds(who, host_or_url) {
+        if engine.gate.mode == GateMode::Audit || matches!(d.rule, Rule::LockedList { .. }) {
+            d.gated = true;
+        } else {
+            d = Decision {
+                action: Action::Block,
+                category: None,
+                rule: Rule::Gate,
+                matched_list: None,
+                safe_search: None,
+                gated: true,
+            };
+        }
+    }
+    d
+}
+
+/// The decision of the lists, overrides and policies, before the signing gate.
+fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp) -> Decision {
     let (raw, path) = split_url(host_or_url);
     // Most requests name a host already in normal form: use it as it is.
     let host: std::borrow::Cow<'_, str> =
@@ -544,6 +639,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
             rule: Rule::Invalid,
             matched_list: None,
             safe_search: None,
+            gated: false,
         };
     }
     let host: &str = &host;
@@ -610,6 +706,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
         rule,
         matched_list,
         safe_search: None,
+        gated: false,
     };
 
     // 1. locked lists
@@ -687,6 +784,22 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
         );
     }
 
+    if let Some(s) = engine
+        .group_allow
+        .get(&who.group)
+        .and_then(|set| suffixes(host).find(|s| set.contains(*s)))
+    {
+        return make(
+            Action::Allow,
+            first_cat,
+            Rule::GroupAllow {
+                group: Arc::from(who.group.as_str()),
+                suffix: Arc::from(s),
+            },
+            Some(s.to_owned()),
+        );
+    }
+
     // choose the policy (fallback for unknown groups, outside-term replacement)
     let pidx = engine
         .by_name
@@ -719,6 +832,7 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
             },
             matched_list: None,
             safe_search: Some(t),
+            gated: false,
         };
     }
     if policy.block_unsafe_search

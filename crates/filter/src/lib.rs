@@ -140,8 +140,8 @@ pub use error::{DbError, Error, Result};
 pub use list::{Entry, ListFormat, ListStats, UrlEntry, ip_entry_name, normalise_url_path};
 pub use name::{Domain, MAX_LABEL_LEN, MAX_NAME_LEN, NameError, is_ip_literal, normalise_domain};
 pub use policy::{
-    Action, Days, Override, OverrideTarget, Policy, PolicySet, SafeSearchLevel, ScheduleRule,
-    SchoolLists, Term,
+    Action, Days, Gate, GateMode, Override, OverrideTarget, Policy, PolicySet, SafeSearchLevel,
+    ScheduleRule, SchoolLists, Term,
 };
 pub use safesearch::{RecordType, SafeSearchMap, SafeSearchTarget, UnsafeSearchList};
 pub use taxonomy::{CategoryBits, CategoryDef, GhCategoryId, SetTable, Taxonomy};

@@ -404,11 +404,41 @@ pub struct Override {
 }
 
 /// The school's own allow and deny lists of host suffixes (a listed `example.com` covers
-/// its subdomains). Deny beats allow.
+/// its subdomains). Deny beats allow; the school's allow beats a group's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchoolLists {
     /// Always allowed (below locked lists, person overrides and the deny list).
     pub allow: Vec<String>,
     /// Always blocked (below locked lists and person overrides).
     pub deny: Vec<String>,
+    /// Allowed for one group (policy name → host suffixes), e.g. an unblock request approved
+    /// for a year group; below the school lists, above the group's category policy.
+    pub group_allow: BTreeMap<String, Vec<String>>,
+}
+
+/// Whether people must have signed their agreements before they get through (the signing
+/// gate).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateMode {
+    /// No gate.
+    #[default]
+    Off,
+    /// Gated people get through as usual; their decisions are marked for the log.
+    Audit,
+    /// Gated people reach only the portal (and the walled garden).
+    Enforce,
+}
+
+/// The signing gate: who is held at the portal until they have signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gate {
+    /// Off, audit or enforce.
+    pub mode: GateMode,
+    /// Person ids (as in [`crate::decide::Identity::person`]) with an agreement overdue.
+    pub people: std::collections::BTreeSet<String>,
+    /// Groups held when no person is known (e.g. `unidentified` when guests must register).
+    pub groups: std::collections::BTreeSet<String>,
+    /// Host suffixes reachable through the gate (e.g. the school's sign-in provider).
+    pub walled_garden: Vec<String>,
 }

@@ -277,6 +277,65 @@ pub trait AgreementStore: Send + Sync {
     async fn mark_reminder(&self, person: i64, key: &str, at: Timestamp) -> Result<bool>;
 }
 
+/// The web filter's records: unblock requests, filter overrides, portal sign-ins.
+#[async_trait]
+pub trait FilteringStore: Send + Sync {
+    /// Store a new unblock request.
+    async fn create_unblock_request(
+        &self,
+        school: i64,
+        req: &NewUnblockRequest,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<UnblockRequest>;
+    /// Requests, newest first: optionally only those with `status`, or only `person`'s.
+    async fn unblock_requests(
+        &self,
+        school: i64,
+        status: Option<gatehouse_domain::filtering::UnblockStatus>,
+        person: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<UnblockRequest>>;
+    /// Requests from one client address since `since`, newest first (shown on the block
+    /// page to someone not signed in).
+    async fn unblock_requests_from(
+        &self,
+        school: i64,
+        client_ip: &str,
+        since: Timestamp,
+    ) -> Result<Vec<UnblockRequest>>;
+    /// One request.
+    async fn unblock_request(&self, school: i64, id: i64) -> Result<Option<UnblockRequest>>;
+    /// Decide a pending request; an approval writes its filter override in the same
+    /// transaction. [`StoreError::Conflict`] when it was already decided.
+    async fn decide_unblock_request(
+        &self,
+        school: i64,
+        id: i64,
+        decision: &UnblockDecision,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<UnblockRequest>;
+    /// Overrides in force at `now` (not ended, not expired).
+    async fn active_overrides(&self, school: i64, now: Timestamp) -> Result<Vec<FilterOverride>>;
+    /// Bind `session.client_ip` to a person (replacing whoever had it).
+    async fn start_portal_session(
+        &self,
+        school: i64,
+        session: &PortalSession,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// End the portal sign-in of `client_ip`, if any; true when there was one.
+    async fn end_portal_session(
+        &self,
+        client_ip: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<bool>;
+    /// Portal sign-ins in force at `now`.
+    async fn portal_sessions(&self, now: Timestamp) -> Result<Vec<PortalSession>>;
+}
+
 /// Whole-database operations.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
@@ -295,6 +354,7 @@ pub trait Store:
     + TokenStore
     + AuditStore
     + AgreementStore
+    + FilteringStore
     + Maintenance
 {
 }
@@ -306,6 +366,7 @@ impl<T> Store for T where
         + TokenStore
         + AuditStore
         + AgreementStore
+        + FilteringStore
         + Maintenance
 {
 }

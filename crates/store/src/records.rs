@@ -333,3 +333,106 @@ pub struct NewVersion {
     /// Author.
     pub created_by: String,
 }
+
+/// A request to unblock a site, from the block page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnblockRequest {
+    /// Id.
+    pub id: i64,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// The blocked host.
+    pub host: String,
+    /// The category it was blocked for, if any.
+    pub category: Option<String>,
+    /// The filter rule that blocked it (compact form).
+    pub rule: String,
+    /// The address the request came from.
+    pub client_ip: Option<String>,
+    /// Who asked, when they were identified.
+    pub person: Option<PersonRef>,
+    /// The filter group the block applied to.
+    pub group: String,
+    /// Why they need it.
+    pub reason: String,
+    /// Where it stands.
+    pub status: gatehouse_domain::filtering::UnblockStatus,
+    /// Whom an approval lets through.
+    pub scope: Option<gatehouse_domain::filtering::UnblockScope>,
+    /// When an approval ends (exclusive), if it does.
+    pub until: Option<Timestamp>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+    /// The decider's note to the requester.
+    pub note: Option<String>,
+}
+
+/// A new unblock request, as the block page submits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUnblockRequest {
+    /// The blocked host.
+    pub host: String,
+    /// The category it was blocked for.
+    pub category: Option<String>,
+    /// The rule that blocked it.
+    pub rule: String,
+    /// Where the request came from.
+    pub client_ip: Option<String>,
+    /// Who asked, when known.
+    pub person_id: Option<i64>,
+    /// Their filter group.
+    pub group: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the online safety lead decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnblockDecision {
+    /// Approved (an allow is written into the filter) or declined.
+    pub approve: bool,
+    /// Whom an approval lets through.
+    pub scope: gatehouse_domain::filtering::UnblockScope,
+    /// When an approval ends (exclusive).
+    pub until: Option<Timestamp>,
+    /// A note for the requester (required when declining).
+    pub note: Option<String>,
+    /// Who decided (username).
+    pub by: String,
+}
+
+/// An override the filter applies on top of its lists and policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterOverride {
+    /// Id.
+    pub id: i64,
+    /// Person, group or school.
+    pub scope: gatehouse_domain::filtering::UnblockScope,
+    /// Person id, group name, or empty for the school.
+    pub subject: String,
+    /// The host suffix it applies to.
+    pub host: String,
+    /// `allow`, `block`, `warn` or `log`.
+    pub action: String,
+    /// End (exclusive), if any.
+    pub until: Option<Timestamp>,
+    /// What wrote it, e.g. `unblock:12`.
+    pub source: String,
+}
+
+/// A captive-portal sign-in: while it lasts, DNS queries from `client_ip` are the person's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortalSession {
+    /// The client's address (canonical text form).
+    pub client_ip: String,
+    /// The person.
+    pub person_id: i64,
+    /// The account they signed in with.
+    pub account_id: i64,
+    /// When.
+    pub signed_in_at: Timestamp,
+    /// When it ends by itself.
+    pub expires_at: Timestamp,
+}

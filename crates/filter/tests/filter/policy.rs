@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use gatehouse_filter::{
-    Action, CompileOptions, Database, Engine, EngineConfig, EngineHandle, Identity, Override,
-    OverrideTarget, PolicySet, RecordType, Rule, SafeSearchLevel, Source, Taxonomy, compile,
+    Action, CompileOptions, Database, Engine, EngineConfig, EngineHandle, GateMode, Identity,
+    Override, OverrideTarget, PolicySet, RecordType, Rule, SafeSearchLevel, Source, Taxonomy,
+    compile,
 };
 use jiff::Timestamp;
 
@@ -49,6 +50,8 @@ fn rule_kind(r: &Rule) -> &'static str {
         Rule::PersonOverride { .. } => "override",
         Rule::SchoolDeny { .. } => "deny",
         Rule::SchoolAllow { .. } => "allow",
+        Rule::GroupAllow { .. } => "group_allow",
+        Rule::Gate => "gate",
         Rule::SafeSearch { .. } => "safe_search",
         Rule::UnsafeSearchEngine { .. } => "unsafe_search",
         Rule::CategoryPolicy { .. } => "category",
@@ -950,4 +953,81 @@ fn a_listed_subdomain_keeps_its_listed_parents_categories_and_host_url_entries_m
     ] {
         assert_eq!(e.decide(&who, url, ts(WED)).action, action, "{url}");
     }
+}
+
+#[test]
+fn group_allow_sits_below_school_deny_and_above_the_category_policy() {
+    let mut cfg = EngineConfig::uk_default().unwrap();
+    cfg.lists.group_allow.insert(
+        "ks2".into(),
+        vec!["play-games.test".into(), "abuse-bad.test".into()],
+    );
+    cfg.lists.deny = vec!["multi.example".into()];
+    cfg.lists
+        .group_allow
+        .get_mut("ks2")
+        .unwrap()
+        .push("multi.example".into());
+    let e = engine(&cfg);
+    let ks2 = Identity::group("ks2");
+    let d = e.decide(&ks2, "www.play-games.test", ts(WED));
+    assert_eq!(
+        (d.action, rule_kind(&d.rule)),
+        (Action::Allow, "group_allow")
+    );
+    assert_eq!(d.rule.to_string(), "group_allow:ks2:play-games.test");
+    assert!(
+        d.explain().contains("allow list of group ks2"),
+        "{}",
+        d.explain()
+    );
+    // only that group
+    let d = e.decide(&Identity::group("eyfs_ks1"), "play-games.test", ts(WED));
+    assert_eq!((d.action, rule_kind(&d.rule)), (Action::Block, "category"));
+    // the school's deny list and the locked lists still win
+    let d = e.decide(&ks2, "multi.example", ts(WED));
+    assert_eq!(rule_kind(&d.rule), "deny");
+    let d = e.decide(&ks2, "abuse-bad.test", ts(WED));
+    assert_eq!(rule_kind(&d.rule), "locked");
+}
+
+#[test]
+fn signing_gate_holds_listed_people_outside_the_walled_garden() {
+    let mut cfg = EngineConfig::uk_default().unwrap();
+    cfg.gate.mode = GateMode::Enforce;
+    cfg.gate.people.insert("7".into());
+    cfg.gate.groups.insert("unidentified".into());
+    cfg.gate.walled_garden = vec!["login.school.test".into()];
+    let e = engine(&cfg);
+    let held = Identity::person("7", "ks2");
+    let d = e.decide(&held, "news.test", ts(WED));
+    assert_eq!(
+        (d.action, &d.rule, d.gated),
+        (Action::Block, &Rule::Gate, true)
+    );
+    assert!(d.explain().contains("signed first"));
+    let d = e.decide(&held, "sso.login.school.test", ts(WED));
+    assert_eq!((d.action, d.gated), (Action::Allow, false), "walled garden");
+    // locked lists still name their category
+    let d = e.decide(&held, "abuse-bad.test", ts(WED));
+    assert_eq!((rule_kind(&d.rule), d.gated), ("locked", true));
+    // someone who has signed, and a known group, pass
+    let d = e.decide(&Identity::person("8", "ks2"), "news.test", ts(WED));
+    assert_eq!((d.action, d.gated), (Action::Allow, false));
+    let d = e.decide(&Identity::group("staff"), "news.test", ts(WED));
+    assert_eq!((d.action, d.gated), (Action::Allow, false));
+    let d = e.decide(&Identity::group("unidentified"), "news.test", ts(WED));
+    assert_eq!(d.rule, Rule::Gate);
+
+    // audit mode lets them through, marked
+    cfg.gate.mode = GateMode::Audit;
+    let e = engine(&cfg);
+    let d = e.decide(&held, "news.test", ts(WED));
+    assert_eq!(
+        (d.action, rule_kind(&d.rule), d.gated),
+        (Action::Allow, "default", true)
+    );
+    assert!(d.explain().contains("audit mode"), "{}", d.explain());
+    let d = e.decide(&held, "play-games.test", ts(WED));
+    assert_eq!((d.action, d.gated), (Action::Block, true));
 }

@@ -2,7 +2,7 @@
 //! triggers too), the hash-chained signature ledger and reminders sent.
 
 use super::people::person;
-use super::{SqliteStore, audit};
+use super::{SqliteStore, audit, corrupt};
 use crate::time::{date, parse_date, parse_ts, ts};
 use crate::{
     AgreementStore, NewPolicy, NewVersion, Person, Policy, PolicyVersion, Result, StoreError,
@@ -18,10 +18,6 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
 
 fn opt_date(row: &SqliteRow, col: &str) -> Result<Option<Date>> {
     row.try_get::<Option<String>, _>(col)?

@@ -9,6 +9,7 @@
 mod accounts;
 mod agreements;
 mod audit;
+mod filtering;
 mod people;
 mod schools;
 
@@ -104,6 +105,11 @@ fn conflict(e: sqlx::Error, what: &str) -> StoreError {
         }
         _ => StoreError::Database(e),
     }
+}
+
+/// A stored value this build cannot read back.
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
 }
 
 /// `s` with the `LIKE` wildcards escaped, for a pattern used with `ESCAPE '\'`.

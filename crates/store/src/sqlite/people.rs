@@ -1,10 +1,10 @@
 //! People storage: the directory, person records and applying imports.
 
-use super::{SqliteStore, audit};
+use super::{SqliteStore, audit, corrupt};
 use crate::time::{date, parse_date, parse_ts, ts};
 use crate::{
     Facets, ImportOutcome, PeopleFilter, PeoplePage, PeopleStore, Person, PersonRecord, PersonRef,
-    Result, StoreError,
+    Result,
 };
 use async_trait::async_trait;
 use gatehouse_domain::audit::AuditEvent;
@@ -16,10 +16,6 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::{HashMap, HashSet};
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
 
 fn opt<T>(
     raw: Option<String>,

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod audit;
+mod filtering;
 mod maintenance;
 mod migrations;
 mod people;
