@@ -59,6 +59,13 @@ impl Action {
         }
     }
 
+    /// Parse a lower-case name (`allow`, `log`, `warn`, `block`).
+    pub fn parse(s: &str) -> Option<Action> {
+        [Action::Allow, Action::Log, Action::Warn, Action::Block]
+            .into_iter()
+            .find(|a| a.as_str() == s.trim())
+    }
+
     /// Past tense for explanations (`allowed`, `logged`, `warned`, `blocked`).
     pub fn past(self) -> &'static str {
         match self {

@@ -678,10 +678,21 @@ impl Gatehouse {
             None,
             serde_json::json!({ "version": req.version_id, "people": req.people }),
         );
-        Ok(self
+        let stored = self
             .store
             .append_signatures(school.id, signatures, event)
-            .await?)
+            .await?;
+        self.release_from_gate().await;
+        Ok(stored)
+    }
+
+    /// After a signature: let the person through the signing gate at once. The signature
+    /// is stored either way; a failure here is logged and the next periodic refresh
+    /// catches up.
+    async fn release_from_gate(&self) {
+        if let Err(e) = self.refresh_filter().await {
+            tracing::error!("updating the signing gate after a signature: {e}");
+        }
     }
 
     /// The clearest reason a (person, version) pair is not signable now.
@@ -821,6 +832,7 @@ impl Gatehouse {
             .store
             .append_signatures(school.id, vec![sig], event)
             .await?;
+        self.release_from_gate().await;
         recs.pop()
             .ok_or_else(|| ServiceError::Invalid("nothing was recorded".into()))
     }
@@ -973,6 +985,7 @@ impl Gatehouse {
             .store
             .append_signatures(school.id, vec![sig], event)
             .await?;
+        self.release_from_gate().await;
         recs.pop()
             .ok_or_else(|| ServiceError::Invalid("nothing was recorded".into()))
     }

@@ -10,6 +10,7 @@ pub mod agreements;
 pub mod audit;
 pub mod auth;
 pub mod files;
+pub mod filtering;
 pub mod mail;
 pub mod people;
 pub mod reminders;
@@ -154,6 +155,8 @@ pub struct Gatehouse {
     pub secret_key: Arc<[u8]>,
     /// Where uploaded files (scans of paper signatures) are kept, by content hash.
     pub files: Option<files::Files>,
+    /// The running web filter, when this installation runs one.
+    pub filter: Option<Arc<filtering::FilterRuntime>>,
 }
 
 impl std::fmt::Debug for Gatehouse {
@@ -184,6 +187,7 @@ impl Gatehouse {
             throttle: Arc::new(Throttle::default()),
             secret_key,
             files: None,
+            filter: None,
         })
     }
 
@@ -191,6 +195,13 @@ impl Gatehouse {
     #[must_use]
     pub fn with_files(mut self, dir: std::path::PathBuf) -> Self {
         self.files = Some(files::Files::new(dir));
+        self
+    }
+
+    /// Decide with `filter` (and show its block page, portal and activity log).
+    #[must_use]
+    pub fn with_filter(mut self, filter: Arc<filtering::FilterRuntime>) -> Self {
+        self.filter = Some(filter);
         self
     }
 
