@@ -75,6 +75,15 @@ pub struct FilterConfig {
     pub update_at: String,
     /// Refuse an update in which a category loses more than this share of its entries.
     pub max_shrink: f64,
+    /// The signing gate: `off`, `audit` (log who would be held) or `enforce` (people with
+    /// an agreement overdue reach only the portal until they sign).
+    pub gate: gatehouse_filter::GateMode,
+    /// Hold devices nobody has signed in on at the portal too (when the gate is on).
+    pub gate_unidentified: bool,
+    /// Host names reachable through the gate (e.g. the school's sign-in provider).
+    pub walled_garden: Vec<String>,
+    /// How long a portal sign-in binds a device to its person, in hours.
+    pub portal_hours: i64,
 }
 
 impl Default for FilterConfig {
@@ -87,6 +96,10 @@ impl Default for FilterConfig {
             sources: Vec::new(),
             update_at: String::new(),
             max_shrink: gatehouse_filter::update::DEFAULT_MAX_SHRINK,
+            gate: gatehouse_filter::GateMode::Off,
+            gate_unidentified: false,
+            walled_garden: Vec::new(),
+            portal_hours: 8,
         }
     }
 }
@@ -183,6 +196,20 @@ impl Config {
             anyhow::bail!(
                 "configuration: filter.max_shrink = {m}: expected a share between 0 and 1 (0.5 refuses an update in which a category loses more than half its entries)"
             );
+        }
+        let h = self.filter.portal_hours;
+        if !(1..=168).contains(&h) {
+            anyhow::bail!(
+                "configuration: filter.portal_hours = {h}: expected between 1 and 168 hours"
+            );
+        }
+        for (i, name) in self.filter.walled_garden.iter().enumerate() {
+            gatehouse_filter::normalise_domain(name).map_err(|e| {
+                anyhow::anyhow!(
+                    "configuration: filter.walled_garden entry {} ({name:?}) is not a host name: {e}",
+                    i + 1
+                )
+            })?;
         }
         self.filter_update_at()?;
         self.filter_sources()?;
@@ -368,6 +395,15 @@ impl Config {
         let mut value = toml::Value::try_from(self)?;
         mask(&mut value);
         Ok(toml::to_string_pretty(&value)?)
+    }
+
+    /// The address people use to reach this server: `email.base_url`, else the address
+    /// it listens on (`web`, which may differ from `web.listen` on the command line).
+    pub fn base_url(&self, web: std::net::SocketAddr) -> String {
+        match self.email.base_url.trim() {
+            "" => format!("http://{web}"),
+            b => b.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// The mailer this configuration describes.

@@ -10,10 +10,13 @@
 use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
 use gatehouse_activity::{ActivityLog, WriterHandle, WriterSettings};
-use gatehouse_dns::{DnsConfig, DnsHandle, DnsServer, NoIdentitySource, Upstream};
+use gatehouse_dns::{DnsConfig, DnsHandle, DnsServer, Upstream};
 use gatehouse_filter::policy::SchoolLists;
 use gatehouse_filter::update::Reloader;
-use gatehouse_filter::{Database, Engine, EngineConfig, EngineHandle, PolicySet};
+use gatehouse_filter::{Database, EngineConfig, PolicySet};
+use gatehouse_service::Gatehouse;
+use gatehouse_service::filtering::{FilterRuntime, GateSettings, Identified};
+use gatehouse_web::WebSettings;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -86,6 +89,8 @@ pub struct DnsFilter {
     pub handle: DnsHandle,
     /// The activity log the server's events are written to.
     pub activity: ActivityLog,
+    /// The engine, portal sign-ins and signing gate, shared with the web server.
+    pub runtime: Arc<FilterRuntime>,
     writer: WriterHandle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -160,6 +165,60 @@ pub fn dns_config(config: &Config, o: &DnsOverrides, web: SocketAddr) -> Result<
     Ok(Some(dns))
 }
 
+/// Start the DNS filter when the configuration or the command line asks for one, and give
+/// the web server what it needs to show the block page, the portal and the activity log:
+/// `app` decides with the filter's runtime, `settings` name this server's own hosts, the
+/// portal's address and the health probe. The filter's stored state (approved unblock
+/// requests, portal sign-ins, the signing gate) is loaded now and every minute after.
+pub async fn attach(
+    config: &Config,
+    o: &DnsOverrides,
+    web: SocketAddr,
+    app: Gatehouse,
+    settings: &mut WebSettings,
+) -> Result<(Gatehouse, Option<DnsFilter>)> {
+    let Some(dns) = dns_config(config, o, web)? else {
+        return Ok((app, None));
+    };
+    let mut filter = start_dns(config, dns, o).await?;
+    let app = app.with_filter(filter.runtime.clone());
+    app.refresh_filter()
+        .await
+        .context("loading the filter's overrides, portal sign-ins and signing gate")?;
+    let refresher = app.clone();
+    filter.tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = refresher.refresh_filter().await {
+                tracing::error!("refreshing the filter: {e}");
+            }
+        }
+    }));
+    settings.health = Some(filter.health_probe());
+    settings.own_hosts = own_hosts(config, web);
+    settings.portal_url = format!("{}/portal", config.base_url(web).trim_end_matches('/'));
+    Ok((app, Some(filter)))
+}
+
+/// This server's own names: the host of `email.base_url` (the address people use) and
+/// `localhost` (IP addresses are always its own: the block page is reached by name).
+fn own_hosts(config: &Config, web: SocketAddr) -> Vec<String> {
+    let mut hosts = vec!["localhost".to_owned()];
+    let base = config.base_url(web);
+    if let Some(host) = base
+        .split_once("://")
+        .map_or(base.as_str(), |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .filter(|h| !h.is_empty())
+    {
+        hosts.push(host.to_ascii_lowercase());
+    }
+    hosts
+}
+
 /// Start the DNS filter: open the compiled lists, build the engine, listen, then check the
 /// lists file every second and put a new one in service; write every event to the
 /// activity log and prune it daily.
@@ -173,20 +232,48 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
     }
     let ec = engine_config(config, None)?;
     let db = Database::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let engine = Engine::new(Arc::new(db), &ec).context("building the filter")?;
-    let engines = Arc::new(EngineHandle::new(engine));
-    let (handle, events) = DnsServer::start(dns, engines.clone(), Arc::new(NoIdentitySource))
+    let activity_path = config.storage.data_dir.join("activity.db");
+    let activity = ActivityLog::open(&activity_path)
+        .await
+        .with_context(|| format!("opening the activity log {}", activity_path.display()))?;
+    let gate = GateSettings {
+        mode: config.filter.gate,
+        hold_unidentified: config.filter.gate_unidentified,
+        walled_garden: config.filter.walled_garden.clone(),
+    };
+    let runtime = Arc::new(
+        FilterRuntime::new(
+            Arc::new(db),
+            ec,
+            gate,
+            Some(activity.clone()),
+            config.filter.portal_hours,
+        )
+        .context("building the filter")?
+        .with_retention(config.activity.raw_days, config.activity.daily_days),
+    );
+    let portal = runtime.clone();
+    let source = move |client: IpAddr| portal.portal_identity(client, jiff::Timestamp::now());
+    let (handle, events) = DnsServer::start(dns, runtime.engines(), Arc::new(source))
         .await
         .context("starting the DNS filter")?;
+    let service = handle.service();
+    runtime.set_identifier(Arc::new(move |client| {
+        let (identity, by) = service.identify(client);
+        Identified {
+            identity,
+            by: by.to_string(),
+        }
+    }));
     let mut reloader = Reloader::new(&path);
+    let reloading = runtime.clone();
     let reload = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
             match reloader.poll() {
-                Ok(Some(db)) => match Engine::new(Arc::new(db), &ec) {
-                    Ok(engine) => {
-                        engines.store(engine);
+                Ok(Some(db)) => match reloading.replace_database(db) {
+                    Ok(()) => {
                         tracing::info!(file = %path.display(), "new filter lists in service");
                     }
                     Err(e) => tracing::error!("new filter lists not used: {e}"),
@@ -196,10 +283,6 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
             }
         }
     });
-    let activity_path = config.storage.data_dir.join("activity.db");
-    let activity = ActivityLog::open(&activity_path)
-        .await
-        .with_context(|| format!("opening the activity log {}", activity_path.display()))?;
     let writer = activity.spawn_writer(events, WriterSettings::default());
     let log = activity.clone();
     let (raw_days, daily_days) = (config.activity.raw_days, config.activity.daily_days);
@@ -223,6 +306,7 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
     Ok(DnsFilter {
         handle,
         activity,
+        runtime,
         writer,
         tasks: vec![reload, prune],
     })

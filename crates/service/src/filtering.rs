@@ -17,9 +17,7 @@ use gatehouse_filter::{
     Database, Decision, Engine, EngineConfig, EngineHandle, Identity, Override, OverrideTarget,
     Rule,
 };
-use gatehouse_store::{
-    NewUnblockRequest, PortalSession, UnblockDecision, UnblockRequest,
-};
+use gatehouse_store::{NewUnblockRequest, PortalSession, UnblockDecision, UnblockRequest};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -67,6 +65,7 @@ pub struct FilterRuntime {
     identifier: RwLock<Option<Identifier>>,
     activity: Option<ActivityLog>,
     portal_hours: i64,
+    retention: (u32, u32),
 }
 
 impl std::fmt::Debug for FilterRuntime {
@@ -100,7 +99,24 @@ impl FilterRuntime {
             identifier: RwLock::default(),
             activity,
             portal_hours: portal_hours.max(1),
+            retention: (
+                gatehouse_activity::DEFAULT_RAW_DAYS,
+                gatehouse_activity::DEFAULT_AGGREGATE_DAYS,
+            ),
         })
+    }
+
+    /// How long the activity log keeps raw events and daily counts, in days (for the
+    /// notice on everyone's account page).
+    #[must_use]
+    pub fn with_retention(mut self, raw_days: u32, daily_days: u32) -> Self {
+        self.retention = (raw_days, daily_days);
+        self
+    }
+
+    /// Raw-event and daily-count retention, in days.
+    pub fn retention(&self) -> (u32, u32) {
+        self.retention
     }
 
     /// The engine handle the DNS filter decides with.
@@ -153,7 +169,10 @@ impl FilterRuntime {
     }
 
     /// Put a new lists database in service (after `gatehouse lists update`).
-    pub fn replace_database(&self, db: Database) -> std::result::Result<(), gatehouse_filter::Error> {
+    pub fn replace_database(
+        &self,
+        db: Database,
+    ) -> std::result::Result<(), gatehouse_filter::Error> {
         let config = self.dynamic.lock().unwrap_or_else(PoisonError::into_inner);
         let engine = Engine::new(Arc::new(db), &config)?;
         self.engines.store(engine);
@@ -288,9 +307,9 @@ pub struct DecideUnblock {
 
 impl Gatehouse {
     fn filter_runtime(&self) -> Result<&Arc<FilterRuntime>> {
-        self.filter
-            .as_ref()
-            .ok_or_else(|| ServiceError::Invalid("the web filter is not running on this installation".into()))
+        self.filter.as_ref().ok_or_else(|| {
+            ServiceError::Invalid("the web filter is not running on this installation".into())
+        })
     }
 
     /// Rebuild the filter from what is stored: approved overrides, portal sign-ins, and the
@@ -363,15 +382,13 @@ impl Gatehouse {
         let today = self.today();
         let mut out = BTreeSet::new();
         for p in policies.into_iter().filter(|p| p.published().is_some()) {
-            let reg = crate::agreements::build_register(
-                p,
-                &people,
-                &records,
-                &Default::default(),
-                today,
-            );
+            let reg =
+                crate::agreements::build_register(p, &people, &records, &Default::default(), today);
             for row in reg.rows {
-                if matches!(row.status, gatehouse_domain::agreements::requirement::Status::Overdue { .. }) {
+                if matches!(
+                    row.status,
+                    gatehouse_domain::agreements::requirement::Status::Overdue { .. }
+                ) {
                     out.insert(row.person.id.to_string());
                 }
             }
@@ -447,7 +464,12 @@ impl Gatehouse {
         who: &Identified,
         now: Timestamp,
     ) -> Result<Vec<UnblockRequest>> {
-        match who.identity.person.as_deref().and_then(|p| p.parse::<i64>().ok()) {
+        match who
+            .identity
+            .person
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+        {
             Some(person) => Ok(self
                 .store
                 .unblock_requests(school, None, Some(person), 50)
@@ -481,8 +503,13 @@ impl Gatehouse {
         let host = gatehouse_filter::normalise_domain(gatehouse_filter::split_url(host).0)
             .map_err(|e| ServiceError::Invalid(format!("host: {e}")))?
             .into_string();
-        if !matches!(d.action, gatehouse_filter::Action::Block | gatehouse_filter::Action::Warn) {
-            return Err(ServiceError::Invalid(format!("{host} is not blocked for you")));
+        if !matches!(
+            d.action,
+            gatehouse_filter::Action::Block | gatehouse_filter::Action::Warn
+        ) {
+            return Err(ServiceError::Invalid(format!(
+                "{host} is not blocked for you"
+            )));
         }
         if matches!(d.rule, Rule::LockedList { .. } | Rule::Gate) {
             return Err(ServiceError::Invalid(
@@ -531,7 +558,10 @@ impl Gatehouse {
     }
 
     /// The unblock requests queue: pending first, then the latest decided.
-    pub async fn unblock_queue(&self, actor: &Actor) -> Result<(Vec<UnblockRequest>, Vec<UnblockRequest>)> {
+    pub async fn unblock_queue(
+        &self,
+        actor: &Actor,
+    ) -> Result<(Vec<UnblockRequest>, Vec<UnblockRequest>)> {
         actor.require(Action::View, Resource::UnblockRequests)?;
         let school = self.school().await?;
         let pending = self
@@ -563,10 +593,16 @@ impl Gatehouse {
         }
         let now = self.clock.now();
         if d.until.is_some_and(|u| u <= now) {
-            return Err(ServiceError::Invalid("until: the end must be in the future".into()));
+            return Err(ServiceError::Invalid(
+                "until: the end must be in the future".into(),
+            ));
         }
         let school = self.school().await?;
-        let verb = if d.approve { "unblock.approve" } else { "unblock.decline" };
+        let verb = if d.approve {
+            "unblock.approve"
+        } else {
+            "unblock.decline"
+        };
         let event = actor.event(
             verb,
             Some(format!("unblock_request:{id}")),
@@ -639,7 +675,11 @@ impl Gatehouse {
             .end_portal_session(
                 &ip,
                 self.clock.now(),
-                actor.event("portal.disconnect", None, serde_json::json!({ "client_ip": ip })),
+                actor.event(
+                    "portal.disconnect",
+                    None,
+                    serde_json::json!({ "client_ip": ip }),
+                ),
             )
             .await?;
         self.refresh_filter().await?;
@@ -657,7 +697,10 @@ impl Gatehouse {
     }
 
     /// The actor's own unblock requests and recent blocks (for the portal).
-    pub async fn my_filtering(&self, actor: &Actor) -> Result<(Vec<UnblockRequest>, Vec<ActivityRow>)> {
+    pub async fn my_filtering(
+        &self,
+        actor: &Actor,
+    ) -> Result<(Vec<UnblockRequest>, Vec<ActivityRow>)> {
         let Some(person) = actor.person_id else {
             return Ok((Vec::new(), Vec::new()));
         };
@@ -687,9 +730,9 @@ impl Gatehouse {
         actor.require(Action::View, Resource::Activity)?;
         let search = self.activity_search(actor, q, "activity.search").await?;
         let rt = self.filter_runtime()?;
-        let log = rt
-            .activity()
-            .ok_or_else(|| ServiceError::Invalid("no activity log is kept on this installation".into()))?;
+        let log = rt.activity().ok_or_else(|| {
+            ServiceError::Invalid("no activity log is kept on this installation".into())
+        })?;
         let rows = log
             .search(&search.0)
             .await
@@ -715,9 +758,9 @@ impl Gatehouse {
         actor.require(Action::View, Resource::Activity)?;
         let (search, _) = self.activity_search(actor, q, "activity.export").await?;
         let rt = self.filter_runtime()?;
-        let log = rt
-            .activity()
-            .ok_or_else(|| ServiceError::Invalid("no activity log is kept on this installation".into()))?;
+        let log = rt.activity().ok_or_else(|| {
+            ServiceError::Invalid("no activity log is kept on this installation".into())
+        })?;
         let mut out = Vec::new();
         log.export_csv(&search, &mut out)
             .await
@@ -769,7 +812,11 @@ impl Gatehouse {
         self.store
             .append_audit(
                 self.clock.now(),
-                actor.event(verb, person.as_ref().map(|(id, _)| format!("person:{id}")), detail),
+                actor.event(
+                    verb,
+                    person.as_ref().map(|(id, _)| format!("person:{id}")),
+                    detail,
+                ),
             )
             .await?;
         Ok((

@@ -32,6 +32,12 @@ pub struct WebSettings {
     /// Other parts of the installation reported by `/healthz` (the DNS filter, the
     /// activity log).
     pub health: Option<HealthProbe>,
+    /// This server's own host names (lower case, no port). A request naming any other
+    /// host gets the block page, when the web filter runs. Empty: no block page.
+    pub own_hosts: Vec<String>,
+    /// The captive portal's address, linked from the block page (e.g.
+    /// `http://gatehouse.school.example/portal`).
+    pub portal_url: String,
 }
 
 /// A part of the installation `/healthz` reports on: `report()` gives its figures as a
@@ -82,6 +88,10 @@ pub fn router(app: Gatehouse, settings: WebSettings) -> Router {
         pending_imports: Arc::default(),
     };
     views::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            views::blocked::intercept,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::csrf,

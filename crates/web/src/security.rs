@@ -53,6 +53,21 @@ pub fn csrf_token(secret: &[u8], binding: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// A CSRF token for a page shown before sign-in: bound to the browser's anonymous cookie,
+/// with the `Set-Cookie` value to send when the browser has none yet.
+pub fn anonymous_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    let (binding, new_cookie) = match csrf_binding(headers) {
+        Some(b) => (b, None),
+        None => {
+            let v = hex::encode(rand::random::<[u8; 16]>());
+            let cookie =
+                crate::session::set_cookie(ANON_COOKIE, &v, state.settings.secure_cookies, None);
+            (v, Some(cookie))
+        }
+    };
+    (csrf_token(&state.app.secret_key, &binding), new_cookie)
+}
+
 /// The cookie value CSRF tokens are bound to: the session if signed in, else the anonymous one.
 pub fn csrf_binding(headers: &HeaderMap) -> Option<String> {
     cookie_value(headers, SESSION_COOKIE).or_else(|| cookie_value(headers, ANON_COOKIE))

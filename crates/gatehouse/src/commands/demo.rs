@@ -45,18 +45,14 @@ pub async fn run(
     let mut settings = WebSettings {
         secure_cookies: false,
         banner: Some(banner),
-        health: None,
+        ..WebSettings::default()
     };
     let mut demo_config = config.clone();
     demo_config.web.listen = web;
     let mailer = Some(demo_config.mailer()?);
     let app = app.with_files(config.storage.data_dir.join("files"));
     let updates = super::serve::spawn_list_updates(&config)?;
-    let dns = match crate::filtering::dns_config(&config, &dns, web)? {
-        Some(c) => Some(crate::filtering::start_dns(&config, c, &dns).await?),
-        None => None,
-    };
-    settings.health = dns.as_ref().map(crate::filtering::DnsFilter::health_probe);
+    let (app, dns) = crate::filtering::attach(&config, &dns, web, app, &mut settings).await?;
     let dns_line = dns.as_ref().map(|d| {
         let hint = d.handle.udp_addrs().first().map_or_else(String::new, |a| {
             format!(

@@ -39,7 +39,7 @@ pub async fn run(
     let mut settings = WebSettings {
         secure_cookies: config.web.secure_cookies,
         banner: Some(config.web.banner.clone()).filter(|b| !b.trim().is_empty()),
-        health: None,
+        ..WebSettings::default()
     };
     let mailer = if config.email.reminders {
         Some(config.mailer()?)
@@ -48,11 +48,7 @@ pub async fn run(
     };
     let app = app.with_files(config.storage.data_dir.join("files"));
     let updates = spawn_list_updates(&config)?;
-    let dns = match crate::filtering::dns_config(&config, &dns, addr)? {
-        Some(c) => Some(crate::filtering::start_dns(&config, c, &dns).await?),
-        None => None,
-    };
-    settings.health = dns.as_ref().map(crate::filtering::DnsFilter::health_probe);
+    let (app, dns) = crate::filtering::attach(&config, &dns, addr, app, &mut settings).await?;
     let result = serve_until_stopped(app, addr, settings, mailer, |url| {
         say(format!("Gatehouse is running at {url}"));
         if let Some(d) = &dns {

@@ -24,6 +24,8 @@ struct AccountPage {
     codes_left: i64,
     message: Option<String>,
     error: Option<String>,
+    /// Days the web filter keeps raw events and daily counts, when it runs.
+    filter_retention: Option<(u32, u32)>,
 }
 
 #[derive(Template)]
@@ -64,6 +66,7 @@ async fn account_page(
         codes_left,
         message,
         error,
+        filter_retention: state.app.filter.as_ref().map(|f| f.retention()),
     })
 }
 

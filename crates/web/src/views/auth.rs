@@ -3,7 +3,7 @@
 use super::{Chrome, render};
 use crate::AppState;
 use crate::error::WebError;
-use crate::security::{csrf_binding, csrf_token};
+use crate::security::{anonymous_csrf, csrf_binding, csrf_token};
 use crate::session::{ANON_COOKIE, AnySession, ClientIp, SESSION_COOKIE, set_cookie};
 use askama::Template;
 use axum::Form;
@@ -50,23 +50,9 @@ pub async fn login_form(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, WebError> {
-    let (binding, new_cookie) = match csrf_binding(&headers) {
-        Some(b) => (b, None),
-        None => {
-            let v = hex::encode(rand::random::<[u8; 16]>());
-            (
-                v.clone(),
-                Some(set_cookie(
-                    ANON_COOKIE,
-                    &v,
-                    state.settings.secure_cookies,
-                    None,
-                )),
-            )
-        }
-    };
+    let (token, new_cookie) = anonymous_csrf(&state, &headers);
     let page = LoginPage {
-        chrome: Chrome::anonymous(&state, csrf_token(&state.app.secret_key, &binding)).await,
+        chrome: Chrome::anonymous(&state, token).await,
         next: safe_next(q.next.as_deref()),
         username: String::new(),
         error: None,

@@ -2,17 +2,21 @@
 //! [`gatehouse_service::Gatehouse`] and renders a typed template.
 
 pub mod account;
+pub mod activity;
 pub mod agreements;
 pub mod api;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod blocked;
 pub mod health;
 pub mod home;
 pub mod import;
 pub mod people;
+pub mod portal;
 pub mod sign;
 pub mod signatures;
+pub mod unblock;
 
 use crate::AppState;
 use crate::error::WebError;
@@ -61,6 +65,13 @@ pub fn routes() -> Router<AppState> {
             "/account/mfa",
             get(account::mfa_form).post(account::mfa_confirm),
         )
+        .route("/portal", get(portal::show))
+        .route("/portal/connect", post(portal::connect))
+        .route("/portal/disconnect", post(portal::disconnect))
+        .route("/activity", get(activity::search))
+        .route("/activity/export", get(activity::export))
+        .route("/unblock-requests", get(unblock::list))
+        .route("/unblock-requests/{id}", post(unblock::decide))
         .route("/audit", get(audit::search))
         .route("/audit/verify", post(audit::verify))
         .route("/healthz", get(health::check))
@@ -126,10 +137,21 @@ impl Chrome {
             "Agreements",
         );
         add(
+            a.can(Action::View, Resource::Activity),
+            "/activity",
+            "Activity",
+        );
+        add(
+            a.can(Action::View, Resource::UnblockRequests),
+            "/unblock-requests",
+            "Unblock requests",
+        );
+        add(
             a.can(Action::View, Resource::AuditLog),
             "/audit",
             "Audit log",
         );
+        add(state.app.filter.is_some(), "/portal", "Internet");
         add(true, "/account", "My account");
         Self {
             user: Some(viewer.display_name()),

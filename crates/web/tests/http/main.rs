@@ -8,5 +8,6 @@ mod access;
 mod agreements;
 mod api;
 mod auth;
+mod filtering;
 mod import;
 mod support;

@@ -49,9 +49,30 @@ impl Drop for TestApp {
     }
 }
 
+/// The filter a test installation runs: the demo lists, the default policies, an
+/// activity log, and the signing gate in `gate` mode.
+pub struct FilterSetup {
+    pub gate: gatehouse_filter::GateMode,
+}
+
 impl TestApp {
     /// A fresh installation with one school, served on 127.0.0.1.
     pub async fn start(require_mfa: bool) -> Self {
+        Self::start_with(require_mfa, None).await
+    }
+
+    /// A fresh installation that runs the web filter (block page, portal, activity log);
+    /// no second factor required.
+    pub async fn start_filtering(gate: gatehouse_filter::GateMode) -> Self {
+        Self::start_with(false, Some(FilterSetup { gate })).await
+    }
+
+    /// The running filter.
+    pub fn filter(&self) -> &Arc<gatehouse_service::filtering::FilterRuntime> {
+        self.app.filter.as_ref().expect("the filter runs")
+    }
+
+    async fn start_with(require_mfa: bool, filter: Option<FilterSetup>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("t.db");
         let store = SqliteStore::open(&db_path)
@@ -74,11 +95,42 @@ impl TestApp {
         app.ensure_school(&Actor::cli(), "Test School")
             .await
             .expect("create the school");
+        let mut settings = WebSettings::default();
+        let app = match filter {
+            None => app,
+            Some(f) => {
+                let lists = dir.path().join("lists.gdb");
+                gatehouse_filter::demo::compile_demo(&dir.path().join("tree"), &lists, 1)
+                    .expect("compile the demo lists");
+                let db = gatehouse_filter::Database::open(&lists).expect("open the lists");
+                let activity =
+                    gatehouse_activity::ActivityLog::open(&dir.path().join("activity.db"))
+                        .await
+                        .expect("open the activity log");
+                let runtime = gatehouse_service::filtering::FilterRuntime::new(
+                    Arc::new(db),
+                    gatehouse_filter::EngineConfig::uk_default().expect("default policies"),
+                    gatehouse_service::filtering::GateSettings {
+                        mode: f.gate,
+                        hold_unidentified: false,
+                        walled_garden: Vec::new(),
+                    },
+                    Some(activity),
+                    8,
+                )
+                .expect("build the filter");
+                settings.own_hosts = vec!["localhost".into()];
+                settings.portal_url = "http://localhost/portal".into();
+                let app = app.with_filter(Arc::new(runtime));
+                app.refresh_filter().await.expect("load the filter state");
+                app
+            }
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
         let addr = listener.local_addr().expect("local address");
-        let router = gatehouse_web::router(app.clone(), WebSettings::default());
+        let router = gatehouse_web::router(app.clone(), settings);
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let stopped = async move {

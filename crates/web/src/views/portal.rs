@@ -1,0 +1,93 @@
+//! The captive portal (`/portal`): a person signs in with their Gatehouse account and
+//! connects the device they are using, so the web filter applies their own policy to its
+//! address (until they disconnect or the sign-in expires). The page also shows what they
+//! still have to sign (the signing gate holds them until they do), their unblock requests
+//! with the answers, and their recent blocks — which matters for HTTPS sites, whose block
+//! page the browser cannot show.
+
+use super::{Chrome, render};
+use crate::AppState;
+use crate::error::WebError;
+use crate::session::{ClientIp, Viewer};
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use gatehouse_activity::ActivityRow;
+use gatehouse_store::UnblockRequest;
+use jiff::tz::TimeZone;
+use std::net::IpAddr;
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    chrome: Chrome,
+    filtering: bool,
+    client: String,
+    connected_until: Option<String>,
+    to_sign: usize,
+    requests: Vec<UnblockRequest>,
+    blocks: Vec<(String, String, String)>,
+}
+
+fn local(t: jiff::Timestamp) -> String {
+    let tz = TimeZone::get(gatehouse_service::agreements::SCHOOL_TZ).unwrap_or(TimeZone::UTC);
+    t.to_zoned(tz).strftime("%d %b %Y %H:%M").to_string()
+}
+
+fn client_ip(ip: &ClientIp) -> Result<IpAddr, WebError> {
+    ip.0.as_deref()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| WebError::BadRequest("your device's address is not known".into()))
+}
+
+/// `GET /portal`.
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+) -> Result<Html<String>, WebError> {
+    let client = client_ip(&ip)?;
+    let (requests, blocks) = state.app.my_filtering(&viewer.actor).await?;
+    let to_sign = state.app.pending(&viewer.actor).await?.len();
+    let blocks = blocks
+        .iter()
+        .map(|r: &ActivityRow| {
+            (
+                local(r.time),
+                r.qname.clone(),
+                r.category.clone().unwrap_or_default().replace('_', " "),
+            )
+        })
+        .collect();
+    render(&PortalPage {
+        chrome: Chrome::for_viewer(&state, &viewer, "/portal").await,
+        filtering: state.app.filter.is_some(),
+        client: client.to_string(),
+        connected_until: state.app.portal_binding(&viewer.actor, client).map(local),
+        to_sign,
+        requests,
+        blocks,
+    })
+}
+
+/// `POST /portal/connect`: this device's address is the signed-in person's.
+pub async fn connect(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+) -> Result<Response, WebError> {
+    let client = client_ip(&ip)?;
+    state.app.portal_connect(&viewer.actor, client).await?;
+    Ok(Redirect::to("/portal").into_response())
+}
+
+/// `POST /portal/disconnect`.
+pub async fn disconnect(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+) -> Result<Response, WebError> {
+    let client = client_ip(&ip)?;
+    state.app.portal_disconnect(&viewer.actor, client).await?;
+    Ok(Redirect::to("/portal").into_response())
+}
