@@ -4,6 +4,9 @@
 //! - The head imports a pupil and finds them in the directory.
 //! - The agreements' acceptance test: staff sign a changed agreement, the head publishes
 //!   a new version with a material change, and the register follows who has signed it.
+//! - A pupil's device is refused a gambling site by the DNS filter, the pupil opens the
+//!   block page and asks for access, the online safety lead approves, and the next query
+//!   from the device is answered.
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian/Ubuntu:
 //! `apt-get install chromium chromium-driver`). Without them the tests fail: they do not
@@ -101,7 +104,8 @@ impl Driver {
     }
 }
 
-/// A new headless Chromium session.
+/// A new headless Chromium session. Every host name resolves to 127.0.0.1, as it does
+/// for a device whose DNS filter answers a blocked name with the block page's address.
 async fn browser(driver: &Driver, profile: &Path) -> Client {
     let caps = serde_json::json!({
         "goog:chromeOptions": {
@@ -115,6 +119,8 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                "--host-resolver-rules=MAP * 127.0.0.1",
+                "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
                 format!("--user-data-dir={}", profile.display()),
             ]
         }
@@ -147,8 +153,13 @@ struct Browsing {
 impl Browsing {
     /// Start the demo on `site`, then chromedriver and a headless Chromium.
     async fn start(site: &Site) -> Self {
+        Self::start_with(site, &[]).await
+    }
+
+    /// [`Browsing::start`], with more arguments for `gatehouse demo`.
+    async fn start_with(site: &Site, args: &[&str]) -> Self {
         require_browser();
-        let server = site.start_demo();
+        let server = site.start_demo_with(args);
         let scratch = TempDir::new().expect("temporary folder");
         let driver = Driver::start(scratch.path()).await;
         let profile = scratch.path().join("chromium-profile");
@@ -596,5 +607,103 @@ async fn staff_sign_again_when_the_head_publishes_a_material_change() {
     let site = Site::empty();
     let b = Browsing::start(&site).await;
     let outcome = staff_re_sign_a_changed_agreement(&b.client, b.base()).await;
+    b.finish(outcome).await;
+}
+
+/// A gambling site of the demo lists, blocked for the ks2 policy.
+const GAMBLING: &str = "770.com";
+/// What the `static:` upstream answers for every allowed name.
+const UPSTREAM: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 9, 9, 9);
+
+/// The A records the DNS filter at `dns` gives for `name`, asked from 127.0.0.1.
+fn resolve(dns: std::net::SocketAddr, id: u16, name: &str) -> Vec<std::net::Ipv4Addr> {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a timeout");
+    let (rcode, records) = crate::dns::ask(&sock, dns, id, name, 1);
+    assert_eq!(rcode, 0, "NOERROR for {name}");
+    crate::dns::a_records(&records)
+}
+
+async fn pupil_asks_for_a_blocked_site_and_is_let_through(
+    c: &Client,
+    base: &str,
+    dns: std::net::SocketAddr,
+) -> Result<()> {
+    // The pupil connects the device at the portal: its queries are now hers.
+    sign_in(c, base, "pupil").await?;
+    c.goto(&format!("{base}/portal")).await?;
+    element(c, Locator::Id("portal-connect"))
+        .await?
+        .click()
+        .await?;
+    let connected = text_of(c, Locator::Id("portal-connected")).await?;
+    ensure!(connected.contains("connected as you"), "{connected}");
+    sign_out(c).await?;
+
+    // The DNS filter sends the gambling site to the block page.
+    let blocked = resolve(dns, 1, GAMBLING);
+    ensure!(
+        blocked == vec![std::net::Ipv4Addr::LOCALHOST],
+        "{GAMBLING} should be answered with the block page's address, got {blocked:?}"
+    );
+
+    // The browser follows that answer: the block page says what, why and for whom.
+    let port = base.rsplit(':').next().unwrap_or_default();
+    c.goto(&format!("http://{GAMBLING}:{port}/bonus")).await?;
+    let title = text_of(c, Locator::Id("blocked-title")).await?;
+    ensure!(title.contains("This page is blocked"), "{title}");
+    let who = text_of(c, Locator::Id("blocked-who")).await?;
+    ensure!(
+        who.contains("Sophia Bennett"),
+        "the block page names the pupil: {who}"
+    );
+    let category = text_of(c, Locator::Id("blocked-category")).await?;
+    ensure!(category.contains("gambling"), "{category}");
+    element(c, Locator::Id("reason"))
+        .await?
+        .send_keys("We are learning about probability in maths")
+        .await?;
+    c.find(Locator::Css("#unblock-form button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    let sent = text_of(c, Locator::Id("request-sent")).await?;
+    ensure!(sent.contains("sent to the online safety lead"), "{sent}");
+
+    // The online safety lead approves it for her.
+    sign_in(c, base, "esafety").await?;
+    let nav = text_of(c, Locator::Css("nav")).await?;
+    ensure!(nav.contains("Unblock requests"), "{nav}");
+    c.goto(&format!("{base}/unblock-requests")).await?;
+    let card = element(c, Locator::Css("article.request")).await?;
+    let text = words(&card).await?;
+    ensure!(
+        text.contains(GAMBLING) && text.contains("probability") && text.contains("Sophia Bennett"),
+        "the request as listed: {text}"
+    );
+    card.find(Locator::Css("button[value='approve']"))
+        .await?
+        .click()
+        .await?;
+    element(c, Locator::Id("no-pending")).await?;
+    let decided = text_of(c, Locator::Css("table.list tbody")).await?;
+    ensure!(decided.contains("approved"), "{decided}");
+
+    // The device's next query is answered.
+    let allowed = resolve(dns, 2, GAMBLING);
+    ensure!(
+        allowed == vec![UPSTREAM],
+        "after the approval {GAMBLING} should be answered by the upstream, got {allowed:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_pupil_asks_for_access_and_the_online_safety_lead_approves() {
+    let site = Site::empty();
+    let b = Browsing::start_with(&site, &["--upstream", &format!("static:{UPSTREAM}")]).await;
+    let dns = b.server.dns.expect("the demo runs the DNS filter");
+    let outcome = pupil_asks_for_a_blocked_site_and_is_let_through(&b.client, b.base(), dns).await;
     b.finish(outcome).await;
 }

@@ -39,7 +39,7 @@ fn skip_name(m: &[u8], mut at: usize) -> usize {
 }
 
 /// (rcode, answer records as (type, rdata)).
-fn answers(m: &[u8]) -> (u8, Vec<(u16, Vec<u8>)>) {
+pub fn answers(m: &[u8]) -> (u8, Vec<(u16, Vec<u8>)>) {
     let rcode = m[3] & 0x0f;
     let qd = u16::from_be_bytes([m[4], m[5]]);
     let an = u16::from_be_bytes([m[6], m[7]]);
@@ -58,7 +58,7 @@ fn answers(m: &[u8]) -> (u8, Vec<(u16, Vec<u8>)>) {
     (rcode, out)
 }
 
-fn ask(
+pub fn ask(
     sock: &UdpSocket,
     server: SocketAddr,
     id: u16,
@@ -76,7 +76,7 @@ fn ask(
     answers(&buf[..n])
 }
 
-fn a_records(records: &[(u16, Vec<u8>)]) -> Vec<Ipv4Addr> {
+pub fn a_records(records: &[(u16, Vec<u8>)]) -> Vec<Ipv4Addr> {
     records
         .iter()
         .filter(|(t, d)| *t == 1 && d.len() == 4)
