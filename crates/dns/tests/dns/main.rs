@@ -853,3 +853,49 @@ async fn recv(ev: &mut gatehouse_dns::EventReceiver) -> gatehouse_dns::ActivityE
         .expect("no event")
         .expect("queue closed")
 }
+
+#[tokio::test]
+async fn the_signing_gate_holds_people_in_enforce_mode_and_marks_them_in_audit_mode() {
+    let mut ec = gatehouse_filter::EngineConfig::uk_default().unwrap();
+    ec.gate.mode = gatehouse_filter::GateMode::Enforce;
+    ec.gate.people.insert("p42".into());
+    ec.gate.walled_garden = vec!["login.school.example".into()];
+    let engines = engine_with(&ec);
+    let pupil = |_: IpAddr| Some(Identity::person("p42", "ks2"));
+    let (h, mut ev) = gatehouse_dns::DnsServer::start(config(), engines.clone(), Arc::new(pupil))
+        .await
+        .unwrap();
+    let server = h.udp_addrs()[0];
+    // enforce: every name leads to the portal (the block page's address), whatever its
+    // category would say, except the walled garden
+    let m = udp(server, "news.example.", RecordType::A).await;
+    assert_eq!(a_records(&m), vec![BLOCK_V4]);
+    let e = recv(&mut ev).await;
+    assert_eq!((e.action, e.rule.as_str()), (Action::Block, "gate"));
+    let m = udp(server, "sso.login.school.example.", RecordType::A).await;
+    assert_eq!(a_records(&m), vec![STATIC_V4], "walled garden");
+    recv(&mut ev).await;
+
+    // signing releases them: the engine is rebuilt without them
+    ec.gate.people.clear();
+    engines.store(gatehouse_filter::Engine::new(engines.load().database().clone(), &ec).unwrap());
+    let m = udp(server, "news.example.", RecordType::A).await;
+    assert_eq!(a_records(&m), vec![STATIC_V4]);
+    assert_eq!(recv(&mut ev).await.rule, "default:ks2");
+
+    // audit: let through as usual, marked in the activity log
+    ec.gate.people.insert("p42".into());
+    ec.gate.mode = gatehouse_filter::GateMode::Audit;
+    engines.store(gatehouse_filter::Engine::new(engines.load().database().clone(), &ec).unwrap());
+    let m = udp(server, "news.example.", RecordType::A).await;
+    assert_eq!(a_records(&m), vec![STATIC_V4]);
+    let e = recv(&mut ev).await;
+    assert_eq!(
+        (e.action, e.rule.as_str()),
+        (Action::Allow, "default:ks2+gate_audit")
+    );
+    let m = udp(server, "bet.example.", RecordType::A).await;
+    assert_eq!(a_records(&m), vec![BLOCK_V4]);
+    assert_eq!(recv(&mut ev).await.rule, "policy:ks2/gambling+gate_audit");
+    h.shutdown().await;
+}

@@ -31,6 +31,11 @@ pub const LISTS: &[(&str, &str)] = &[
 
 /// An engine over [`LISTS`] with the default UK policies.
 pub fn engine() -> Arc<EngineHandle> {
+    engine_with(&EngineConfig::uk_default().unwrap())
+}
+
+/// An engine over [`LISTS`] with `config`.
+pub fn engine_with(config: &EngineConfig) -> Arc<EngineHandle> {
     let dir = tempfile::tempdir().unwrap();
     let mut sources = Vec::new();
     for (i, (cat, text)) in LISTS.iter().enumerate() {
@@ -51,7 +56,7 @@ pub fn engine() -> Arc<EngineHandle> {
     )
     .unwrap();
     let db = Database::open(&out).unwrap();
-    let engine = Engine::new(Arc::new(db), &EngineConfig::uk_default().unwrap()).unwrap();
+    let engine = Engine::new(Arc::new(db), config).unwrap();
     Arc::new(EngineHandle::new(engine))
 }
 
