@@ -52,7 +52,13 @@ pub async fn run(
     let mailer = Some(demo_config.mailer()?);
     let app = app.with_files(config.storage.data_dir.join("files"));
     let updates = super::serve::spawn_list_updates(&config)?;
-    let (app, dns) = crate::filtering::attach(&config, &dns, web, app, &mut settings).await?;
+    // The demo shows the signing gate in audit mode: people with an agreement overdue
+    // are let through, and the activity log marks their decisions.
+    let mut filtering = config.clone();
+    if filtering.filter.gate == gatehouse_filter::GateMode::Off {
+        filtering.filter.gate = gatehouse_filter::GateMode::Audit;
+    }
+    let (app, dns) = crate::filtering::attach(&filtering, &dns, web, app, &mut settings).await?;
     let dns_line = dns.as_ref().map(|d| {
         let hint = d.handle.udp_addrs().first().map_or_else(String::new, |a| {
             format!(

@@ -33,6 +33,30 @@ struct HomePage {
     can_policies: bool,
     person_id: Option<i64>,
     children: Vec<(i64, String)>,
+    filter: Option<FilterStatus>,
+    pending_requests: Option<usize>,
+}
+
+/// The web filter's state, for those who look after it.
+#[derive(Debug)]
+pub struct FilterStatus {
+    ok: bool,
+    answered: u64,
+    blocked: u64,
+    dropped: u64,
+    written: u64,
+}
+
+fn filter_status(state: &AppState) -> Option<FilterStatus> {
+    let (report, ok) = state.settings.health.as_ref()?.report();
+    let n = |a: &str, b: &str| report[a][b].as_u64().unwrap_or(0);
+    Some(FilterStatus {
+        ok,
+        answered: n("dns", "answered"),
+        blocked: n("dns", "blocked"),
+        dropped: n("dns", "events_dropped"),
+        written: n("activity_log", "written"),
+    })
 }
 
 /// Signing coverage of one policy, for the home page.
@@ -96,8 +120,19 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
             }
         }
     }
+    let pending_requests = if a.can(Action::View, Resource::UnblockRequests) && state.app.filter.is_some() {
+        Some(state.app.unblock_queue(a).await?.0.len())
+    } else {
+        None
+    };
     let account = &viewer.session.info.account;
     let page = HomePage {
+        filter: if a.can(Action::View, Resource::Activity) {
+            filter_status(&state)
+        } else {
+            None
+        },
+        pending_requests,
         chrome: Chrome::for_viewer(&state, &viewer, "/").await,
         roles: a.roles.iter().map(|r| r.label()).collect(),
         tiles,

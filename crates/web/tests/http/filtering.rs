@@ -210,6 +210,7 @@ async fn a_school_wide_approval_reaches_everyone_and_locked_lists_cannot_be_aske
         )
         .await;
     assert_redirect(&res, "/unblock-requests");
+    assert!(!osl.get("/").await.body.contains("pending-requests"));
     let now = t.app.clock.now();
     for group in ["ks2", "eyfs_ks1", "unidentified"] {
         let d = t
@@ -428,4 +429,42 @@ async fn everyone_is_told_on_their_account_page_that_their_use_is_logged() {
     plain.add_account("teacher", &[Role::Staff]).await;
     let page = plain.signed_in("teacher").await.get("/account").await;
     assert!(!page.body.contains("filter-notice"));
+}
+
+#[tokio::test]
+async fn a_declined_request_keeps_the_block_and_the_requester_sees_the_note() {
+    let (t, ada) = school().await;
+    let pupil = t.signed_in("ada").await;
+    let portal = pupil.get("/portal").await;
+    pupil
+        .post_form("/portal/connect", &[("csrf_token", &portal.csrf())])
+        .await;
+    let b = t.browser();
+    let page = on_host(&b, "bet365.com", "/").await;
+    assert_redirect(
+        &ask(&b, "bet365.com", &page.csrf(), "I want to look at the odds").await,
+        "/?requested=1",
+    );
+    let osl = t.signed_in("esafety").await;
+    let queue = osl.get("/unblock-requests").await;
+    let id = between(&queue.body, "id=\"request-", "\"").unwrap();
+    let res = osl
+        .post_form(
+            &format!("/unblock-requests/{id}"),
+            &[
+                ("csrf_token", &queue.csrf()),
+                ("decision", "decline"),
+                ("note", "Betting sites stay blocked for pupils"),
+            ],
+        )
+        .await;
+    assert_redirect(&res, "/unblock-requests");
+    let as_ada = Identity::person(&ada.to_string(), "ks2");
+    let d = t.filter().decide(&as_ada, "bet365.com", t.app.clock.now());
+    assert_eq!(d.action, Action::Block);
+    let page = on_host(&b, "bet365.com", "/").await;
+    assert!(page.body.contains("<strong>declined</strong> — Betting sites stay blocked for pupils"), "{}", page.body);
+    let mine = pupil.get("/portal").await;
+    assert!(mine.body.contains("Betting sites stay blocked for pupils"), "{}", mine.body);
+    assert_eq!(t.audit_actions("unblock.decline").await.len(), 1);
 }
