@@ -696,6 +696,27 @@ async fn pupil_asks_for_a_blocked_site_and_is_let_through(
         allowed == vec![UPSTREAM],
         "after the approval {GAMBLING} should be answered by the upstream, got {allowed:?}"
     );
+
+    // Both queries are in the activity log, under her name (the log is written at least
+    // every second: search until both are there).
+    let search = format!("{base}/activity?domain={GAMBLING}");
+    let deadline = std::time::Instant::now() + WAIT;
+    let rows = loop {
+        c.goto(&search).await?;
+        let rows = match c.find(Locator::Id("activity-rows")).await {
+            Ok(table) => words(&table).await?,
+            Err(_) => String::new(),
+        };
+        if rows.contains(" allow ") && rows.contains(" block ") {
+            break rows;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the activity page does not show both queries: {rows}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    ensure!(rows.contains("Sophia Bennett"), "{rows}");
     Ok(())
 }
 
