@@ -227,7 +227,9 @@ pub fn explain_for(group: &str, d: &Decision) -> String {
     let young = matches!(group, "eyfs_ks1" | "ks2");
     let category = d.category.as_deref().map(|c| c.replace('_', " "));
     if d.rule == Rule::Gate {
-        return if young {
+        return if group == "unidentified" {
+            "To use the internet here, sign in at the portal with your school account, or register as a visitor.".into()
+        } else if young {
             "You need to read and agree to the rules for using the internet at school first. Ask your teacher to help you.".into()
         } else {
             "You have an acceptable use agreement to sign before you can use the internet here. Sign it on the portal and you will be let through within a second.".into()
@@ -835,5 +837,122 @@ impl Gatehouse {
             },
             person,
         ))
+    }
+}
+
+/// A visitor registering at the portal.
+#[derive(Debug, Clone, Default)]
+pub struct VisitorRequest {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Whom they are visiting.
+    pub visiting: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// How many visitors one device may register in a day (a guest network is shared, but a
+/// flood of registrations from one address is not a visit).
+pub const VISITORS_PER_DEVICE_PER_DAY: usize = 20;
+
+impl Gatehouse {
+    /// Register a visitor at the portal from `client`: their person record (kind visitor)
+    /// and a sign-in account of their own, signed in now, with the device bound to them.
+    /// They then sign the visitor agreement like anyone else. Returns the new session.
+    pub async fn register_visitor(
+        &self,
+        client: IpAddr,
+        req: &VisitorRequest,
+        user_agent: Option<&str>,
+    ) -> Result<crate::auth::SignedIn> {
+        self.filter_runtime()?;
+        let first = gatehouse_domain::people::PersonName::parse(&req.first_name)
+            .map_err(|e| ServiceError::Invalid(format!("first name: {e}")))?;
+        let last = gatehouse_domain::people::PersonName::parse(&req.last_name)
+            .map_err(|e| ServiceError::Invalid(format!("last name: {e}")))?;
+        let visiting = Reason::parse("visiting", &req.visiting)?;
+        let reason = Reason::parse("reason", &req.reason)?;
+        let school = self.school().await?;
+        let now = self.clock.now();
+        let ip = client.to_canonical().to_string();
+        let recent = self
+            .store
+            .search_audit(&gatehouse_store::AuditFilter {
+                action: Some("portal.visitor".into()),
+                from: Some(now - SignedDuration::from_hours(24)),
+                limit: 1_000,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .filter(|e| e.event.ip.as_deref() == Some(ip.as_str()))
+            .count();
+        if recent >= VISITORS_PER_DEVICE_PER_DAY {
+            return Err(ServiceError::Invalid(
+                "too many visitors have registered on this device today; please ask at reception"
+                    .into(),
+            ));
+        }
+        let username = format!("visitor-{}", crate::secrets::random_hex(5));
+        let password = crate::secrets::random_hex(24);
+        let hash = crate::auth::hash_password(&gatehouse_domain::password::check_new_password(
+            &password,
+            &username,
+            &[],
+        )?)?;
+        let details = gatehouse_domain::people::PersonDetails {
+            kind: gatehouse_domain::people::PersonKind::Visitor,
+            mis_id: None,
+            first_name: first,
+            last_name: last,
+            email: None,
+            year_group: None,
+            class_name: None,
+            job_title: None,
+            start_date: Some(self.today()),
+            leave_date: Some(self.today()),
+        };
+        let event = gatehouse_domain::audit::AuditEvent {
+            actor: username.clone(),
+            action: "portal.visitor".into(),
+            target: None,
+            ip: Some(ip.clone()),
+            detail: serde_json::json!({
+                "name": details.full_name(),
+                "visiting": visiting.as_str(),
+                "reason": reason.as_str(),
+            })
+            .to_string(),
+        };
+        let (person, account) = self
+            .store
+            .register_visitor(
+                school.id,
+                &details,
+                &gatehouse_store::NewAccount {
+                    school_id: school.id,
+                    person_id: None,
+                    username: username.clone(),
+                    password_hash: hash,
+                    roles: vec![gatehouse_domain::permissions::Role::Visitor],
+                },
+                now,
+                event,
+            )
+            .await?;
+        let signed = self
+            .sign_in(&username, &password, Some(&ip), user_agent)
+            .await?;
+        let actor = Actor {
+            account_id: Some(account),
+            person_id: Some(person),
+            name: username,
+            roles: vec![gatehouse_domain::permissions::Role::Visitor],
+            ip: Some(ip),
+        };
+        self.portal_connect(&actor, client).await?;
+        Ok(signed)
     }
 }

@@ -334,6 +334,17 @@ pub trait FilteringStore: Send + Sync {
     ) -> Result<bool>;
     /// Portal sign-ins in force at `now`.
     async fn portal_sessions(&self, now: Timestamp) -> Result<Vec<PortalSession>>;
+    /// A visitor who registered at the portal: their person record (kind visitor) and
+    /// their account (`account.person_id` is set to the new person), in one transaction.
+    /// Returns (person id, account id).
+    async fn register_visitor(
+        &self,
+        school: i64,
+        details: &gatehouse_domain::people::PersonDetails,
+        account: &NewAccount,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<(i64, i64)>;
 }
 
 /// Whole-database operations.

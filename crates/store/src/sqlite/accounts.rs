@@ -63,7 +63,11 @@ async fn require_account(conn: &mut SqliteConnection, id: i64) -> Result<()> {
         .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
 }
 
-async fn insert_roles(conn: &mut SqliteConnection, id: i64, roles: &[Role]) -> Result<()> {
+pub(super) async fn insert_roles(
+    conn: &mut SqliteConnection,
+    id: i64,
+    roles: &[Role],
+) -> Result<()> {
     for role in roles {
         sqlx::query("INSERT INTO role_assignments (account_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)

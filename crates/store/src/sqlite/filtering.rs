@@ -4,12 +4,13 @@
 use super::{SqliteStore, audit, corrupt};
 use crate::time::{parse_ts, ts};
 use crate::{
-    FilterOverride, FilteringStore, NewUnblockRequest, PersonRef, PortalSession, Result,
-    StoreError, UnblockDecision, UnblockRequest,
+    FilterOverride, FilteringStore, NewAccount, NewUnblockRequest, PersonRef, PortalSession,
+    Result, StoreError, UnblockDecision, UnblockRequest,
 };
 use async_trait::async_trait;
 use gatehouse_domain::audit::AuditEvent;
 use gatehouse_domain::filtering::{UnblockScope, UnblockStatus};
+use gatehouse_domain::people::{PersonDetails, PersonKind};
 use jiff::Timestamp;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -319,5 +320,52 @@ impl FilteringStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn register_visitor(
+        &self,
+        school: i64,
+        details: &PersonDetails,
+        account: &NewAccount,
+        at: Timestamp,
+        audit_event: AuditEvent,
+    ) -> Result<(i64, i64)> {
+        if details.kind != PersonKind::Visitor {
+            return Err(StoreError::Corrupt(
+                "only visitors register at the portal".into(),
+            ));
+        }
+        let now = ts(at);
+        let mut tx = self.begin().await?;
+        let q = sqlx::query(
+            "INSERT INTO people (mis_id, first_name, last_name, email, year_group, class_name, job_title,
+                 start_date, leave_date, school_id, kind, active, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING id",
+        );
+        let person: i64 = super::people::details_binds(q, details)
+            .bind(school)
+            .bind(details.kind.as_str())
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (school_id, person_id, username, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(school)
+        .bind(person)
+        .bind(account.username.to_lowercase())
+        .bind(&account.password_hash)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| super::conflict(e, &format!("the username '{}'", account.username)))?;
+        super::accounts::insert_roles(&mut tx, id, &account.roles).await?;
+        let mut event = audit_event;
+        event.target = Some(format!("person:{person}"));
+        audit::append(&mut tx, at, event).await?;
+        tx.commit().await?;
+        Ok((person, id))
     }
 }

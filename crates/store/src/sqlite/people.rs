@@ -103,7 +103,7 @@ async fn refs(pool: &sqlx::SqlitePool, sql: &'static str, id: i64) -> Result<Vec
         .collect()
 }
 
-fn details_binds<'q>(
+pub(super) fn details_binds<'q>(
     q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
     d: &'q PersonDetails,
 ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {

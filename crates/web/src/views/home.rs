@@ -120,11 +120,12 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
             }
         }
     }
-    let pending_requests = if a.can(Action::View, Resource::UnblockRequests) && state.app.filter.is_some() {
-        Some(state.app.unblock_queue(a).await?.0.len())
-    } else {
-        None
-    };
+    let pending_requests =
+        if a.can(Action::View, Resource::UnblockRequests) && state.app.filter.is_some() {
+            Some(state.app.unblock_queue(a).await?.0.len())
+        } else {
+            None
+        };
     let account = &viewer.session.info.account;
     let page = HomePage {
         filter: if a.can(Action::View, Resource::Activity) {

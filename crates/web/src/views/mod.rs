@@ -68,6 +68,10 @@ pub fn routes() -> Router<AppState> {
         .route("/portal", get(portal::show))
         .route("/portal/connect", post(portal::connect))
         .route("/portal/disconnect", post(portal::disconnect))
+        .route(
+            "/portal/visitor",
+            get(portal::visitor_form).post(portal::register_visitor),
+        )
         .route("/activity", get(activity::search))
         .route("/activity/export", get(activity::export))
         .route("/unblock-requests", get(unblock::list))

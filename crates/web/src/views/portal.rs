@@ -91,3 +91,103 @@ pub async fn disconnect(
     state.app.portal_disconnect(&viewer.actor, client).await?;
     Ok(Redirect::to("/portal").into_response())
 }
+
+#[derive(Template)]
+#[template(path = "portal_visitor.html")]
+struct VisitorPage {
+    chrome: Chrome,
+    form: VisitorForm,
+    error: Option<String>,
+}
+
+/// The visitor's registration form.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct VisitorForm {
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    visiting: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn visitor_page(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    form: VisitorForm,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let (token, cookie) = crate::security::anonymous_csrf(state, headers);
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let mut res = (
+        status,
+        render(&VisitorPage {
+            chrome: Chrome::anonymous(state, token).await,
+            form,
+            error,
+        })?,
+    )
+        .into_response();
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        res.headers_mut().append(axum::http::header::SET_COOKIE, c);
+    }
+    Ok(res)
+}
+
+/// `GET /portal/visitor`: a visitor without an account registers here.
+pub async fn visitor_form(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    visitor_page(&state, &headers, VisitorForm::default(), None).await
+}
+
+/// `POST /portal/visitor`: create the visitor, sign them in, bind this device to them,
+/// and send them to sign the visitor agreement.
+pub async fn register_visitor(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: axum::http::HeaderMap,
+    axum::Form(f): axum::Form<VisitorForm>,
+) -> Result<Response, WebError> {
+    let client = client_ip(&ip)?;
+    let ua = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let req = gatehouse_service::filtering::VisitorRequest {
+        first_name: f.first_name.clone(),
+        last_name: f.last_name.clone(),
+        visiting: f.visiting.clone(),
+        reason: f.reason.clone(),
+    };
+    match state.app.register_visitor(client, &req, ua).await {
+        Ok(signed) => {
+            let secure = state.settings.secure_cookies;
+            let mut res = Redirect::to("/sign").into_response();
+            for c in [
+                crate::session::set_cookie(
+                    crate::session::SESSION_COOKIE,
+                    &signed.token,
+                    secure,
+                    None,
+                ),
+                crate::session::set_cookie(crate::session::ANON_COOKIE, "", secure, Some(0)),
+            ] {
+                if let Ok(v) = c.parse() {
+                    res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+                }
+            }
+            Ok(res)
+        }
+        Err(gatehouse_service::ServiceError::Invalid(m)) => {
+            visitor_page(&state, &headers, f, Some(m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -463,8 +463,75 @@ async fn a_declined_request_keeps_the_block_and_the_requester_sees_the_note() {
     let d = t.filter().decide(&as_ada, "bet365.com", t.app.clock.now());
     assert_eq!(d.action, Action::Block);
     let page = on_host(&b, "bet365.com", "/").await;
-    assert!(page.body.contains("<strong>declined</strong> — Betting sites stay blocked for pupils"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<strong>declined</strong> — Betting sites stay blocked for pupils"),
+        "{}",
+        page.body
+    );
     let mine = pupil.get("/portal").await;
-    assert!(mine.body.contains("Betting sites stay blocked for pupils"), "{}", mine.body);
+    assert!(
+        mine.body.contains("Betting sites stay blocked for pupils"),
+        "{}",
+        mine.body
+    );
     assert_eq!(t.audit_actions("unblock.decline").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_visitor_registers_at_the_portal_and_their_device_gets_the_guest_policy() {
+    let t = TestApp::start_filtering(GateMode::Enforce).await;
+    let b = t.browser();
+    let form = b.get("/portal/visitor").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = form.csrf();
+    let res = b
+        .post_form(
+            "/portal/visitor",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("first_name", "Priya"),
+                ("last_name", ""),
+                ("visiting", "Mrs Hart"),
+                ("reason", "Speech and language session"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("last name"), "{}", res.body);
+    assert!(
+        res.body.contains("value=\"Priya\""),
+        "what was typed is kept"
+    );
+    let res = b
+        .post_form(
+            "/portal/visitor",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("first_name", "Priya"),
+                ("last_name", "Nair"),
+                ("visiting", "Mrs Hart"),
+                ("reason", "Speech and language session"),
+            ],
+        )
+        .await;
+    assert_redirect(&res, "/sign");
+    // signed in as the visitor, device bound
+    let portal = b.get("/portal").await;
+    assert!(portal.body.contains("portal-connected"), "{}", portal.body);
+    let visitor = t.person_id("Nair").await;
+    let who = t
+        .filter()
+        .identify("127.0.0.1".parse().unwrap(), t.app.clock.now());
+    assert_eq!(
+        who.identity,
+        Identity::person(&visitor.to_string(), "guests")
+    );
+    let audited = t.audit_actions("portal.visitor").await;
+    assert_eq!(audited.len(), 1);
+    assert!(audited[0].event.detail.contains("Mrs Hart"));
+    assert_eq!(
+        audited[0].event.target.as_deref(),
+        Some(format!("person:{visitor}").as_str())
+    );
 }
