@@ -35,6 +35,7 @@
 //! listed as `vpn` and `example.com` as `adult`: both apply).
 
 use foldhash::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -268,6 +269,9 @@ pub struct EngineConfig {
     pub unsafe_search: UnsafeSearchList,
     /// The signing gate.
     pub gate: Gate,
+    /// People decided with another group's policy than their own (person id → policy
+    /// name), e.g. an incident sanction "restricted to the ks2 policy".
+    pub person_policies: BTreeMap<String, String>,
 }
 
 impl EngineConfig {
@@ -282,6 +286,7 @@ impl EngineConfig {
             safe_search: SafeSearchMap::uk_default()?,
             unsafe_search: UnsafeSearchList::uk_default(),
             gate: Gate::default(),
+            person_policies: BTreeMap::new(),
         })
     }
 }
@@ -330,6 +335,7 @@ pub struct Engine {
     deny: HashSet<String>,
     group_allow: HashMap<String, HashSet<String>>,
     overrides: HashMap<String, Vec<ROverride>>,
+    person_policy: HashMap<String, usize>,
     gate: RGate,
     safe_search: SafeSearchMap,
     unsafe_search: UnsafeSearchList,
@@ -446,6 +452,15 @@ impl Engine {
                 .map(|s| norm_list_entry("gate walled garden", s))
                 .collect::<Result<_>>()?,
         };
+        let mut person_policy: HashMap<String, usize> = HashMap::default();
+        for (person, policy) in &config.person_policies {
+            let i = by_name.get(policy).ok_or_else(|| {
+                Error::Policy(format!(
+                    "policy for {person}: policy {policy:?} does not exist"
+                ))
+            })?;
+            person_policy.insert(person.clone(), *i);
+        }
         let mut overrides: HashMap<String, Vec<ROverride>> = HashMap::default();
         for o in &config.overrides {
             let ctx = format!("override for {}", o.person);
@@ -480,6 +495,7 @@ impl Engine {
             deny,
             group_allow,
             overrides,
+            person_policy,
             gate,
             safe_search: config.safe_search.clone(),
             unsafe_search: config.unsafe_search.clone(),
@@ -801,9 +817,11 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
     }
 
     // choose the policy (fallback for unknown groups, outside-term replacement)
-    let pidx = engine
-        .by_name
-        .get(&who.group)
+    let pidx = who
+        .person
+        .as_ref()
+        .and_then(|p| engine.person_policy.get(p))
+        .or_else(|| engine.by_name.get(&who.group))
         .copied()
         .unwrap_or(engine.fallback);
     let mut local: Option<jiff::Zoned> = None;

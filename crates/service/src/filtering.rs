@@ -307,6 +307,54 @@ pub struct DecideUnblock {
     pub note: String,
 }
 
+/// Add a stored override to the engine's configuration: an action for a host (or for
+/// everything) for a person, a group or the school, or another group's policy for a person.
+fn apply_override(config: &mut EngineConfig, o: &gatehouse_store::FilterOverride) {
+    if let (UnblockScope::Person, Some(policy)) = (o.scope, &o.policy) {
+        config
+            .person_policies
+            .insert(o.subject.clone(), policy.clone());
+        return;
+    }
+    let Some(action) = o
+        .action
+        .as_deref()
+        .and_then(gatehouse_filter::Action::parse)
+    else {
+        tracing::warn!(
+            id = o.id,
+            "override with neither an action nor a policy skipped"
+        );
+        return;
+    };
+    match (o.scope, &o.host) {
+        (UnblockScope::Person, host) => config.overrides.push(Override {
+            person: o.subject.clone(),
+            target: host
+                .clone()
+                .map_or(OverrideTarget::All, OverrideTarget::HostSuffix),
+            action,
+            until: o.until.unwrap_or(Timestamp::MAX),
+        }),
+        (UnblockScope::Group, Some(host)) if action == gatehouse_filter::Action::Allow => config
+            .lists
+            .group_allow
+            .entry(o.subject.clone())
+            .or_default()
+            .push(host.clone()),
+        (UnblockScope::School, Some(host)) if action == gatehouse_filter::Action::Allow => {
+            config.lists.allow.push(host.clone());
+        }
+        (UnblockScope::School, Some(host)) if action == gatehouse_filter::Action::Block => {
+            config.lists.deny.push(host.clone());
+        }
+        _ => tracing::warn!(
+            id = o.id,
+            "override of a kind the filter cannot apply skipped"
+        ),
+    }
+}
+
 impl Gatehouse {
     fn filter_runtime(&self) -> Result<&Arc<FilterRuntime>> {
         self.filter.as_ref().ok_or_else(|| {
@@ -326,25 +374,7 @@ impl Gatehouse {
         let now = self.clock.now();
         let mut config = rt.base.clone();
         for o in self.store.active_overrides(school.id, now).await? {
-            let Some(action) = gatehouse_filter::Action::parse(&o.action) else {
-                tracing::warn!(id = o.id, action = %o.action, "override with an unknown action skipped");
-                continue;
-            };
-            match o.scope {
-                UnblockScope::Person => config.overrides.push(Override {
-                    person: o.subject.clone(),
-                    target: OverrideTarget::HostSuffix(o.host.clone()),
-                    action,
-                    until: o.until.unwrap_or(Timestamp::MAX),
-                }),
-                UnblockScope::Group => config
-                    .lists
-                    .group_allow
-                    .entry(o.subject.clone())
-                    .or_default()
-                    .push(o.host.clone()),
-                UnblockScope::School => config.lists.allow.push(o.host.clone()),
-            }
+            apply_override(&mut config, &o);
         }
         // portal sign-ins
         let mut bindings = HashMap::new();

@@ -412,13 +412,16 @@ pub struct FilterOverride {
     pub scope: gatehouse_domain::filtering::UnblockScope,
     /// Person id, group name, or empty for the school.
     pub subject: String,
-    /// The host suffix it applies to.
-    pub host: String,
-    /// `allow`, `block`, `warn` or `log`.
-    pub action: String,
+    /// The host suffix it applies to; `None`: everything (person scope only).
+    pub host: Option<String>,
+    /// `allow`, `block`, `warn` or `log` (`None` when `policy` is set).
+    pub action: Option<String>,
+    /// The group policy that applies to the person instead of their own (person scope
+    /// only; `None` when `action` is set).
+    pub policy: Option<String>,
     /// End (exclusive), if any.
     pub until: Option<Timestamp>,
-    /// What wrote it, e.g. `unblock:12`.
+    /// What wrote it, e.g. `unblock:12`, `incident:3`.
     pub source: String,
 }
 

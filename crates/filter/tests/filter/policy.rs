@@ -1031,3 +1031,24 @@ fn signing_gate_holds_listed_people_outside_the_walled_garden() {
     let d = e.decide(&held, "play-games.test", ts(WED));
     assert_eq!((d.action, d.gated), (Action::Block, true));
 }
+
+#[test]
+fn a_person_can_be_put_under_another_groups_policy() {
+    let mut cfg = EngineConfig::uk_default().unwrap();
+    cfg.person_policies.insert("s1".into(), "eyfs_ks1".into());
+    let e = engine(&cfg);
+    // games: logged for staff, blocked for early years
+    let own = e.decide(&Identity::person("s2", "staff"), "play-games.test", ts(WED));
+    let restricted = e.decide(&Identity::person("s1", "staff"), "play-games.test", ts(WED));
+    assert_eq!(own.action, Action::Log, "{}", own.explain());
+    assert_eq!(restricted.action, Action::Block, "{}", restricted.explain());
+    assert!(
+        restricted.rule.to_string().starts_with("policy:eyfs_ks1/"),
+        "{}",
+        restricted.rule
+    );
+    cfg.person_policies
+        .insert("s1".into(), "no_such_policy".into());
+    let err = Engine::new(fixture_db(), &cfg).unwrap_err().to_string();
+    assert!(err.contains("no_such_policy"), "{err}");
+}

@@ -22,18 +22,24 @@ CREATE TABLE unblock_requests (
 CREATE INDEX unblock_requests_status ON unblock_requests (school_id, status, id);
 CREATE INDEX unblock_requests_person ON unblock_requests (person_id, id);
 
+-- An override either sets an action for a host suffix (host NOT NULL) or for everything
+-- (host NULL, person scope only: a sanction "internet removed"), or puts a person under
+-- another group's policy (policy NOT NULL, person scope only: "restricted to the ks2 policy").
 CREATE TABLE filter_overrides (
     id           INTEGER PRIMARY KEY,
     school_id    INTEGER NOT NULL REFERENCES schools(id),
     scope        TEXT NOT NULL CHECK (scope IN ('person','group','school')),
     subject      TEXT NOT NULL,          -- person id, group (policy) name, or '' for the school
-    host         TEXT NOT NULL,          -- host suffix
-    action       TEXT NOT NULL CHECK (action IN ('allow','block','warn','log')),
+    host         TEXT,                   -- host suffix; NULL = everything
+    action       TEXT CHECK (action IN ('allow','block','warn','log')),
+    policy       TEXT,                   -- the group policy that applies instead
     until        TEXT,                   -- end (exclusive); NULL = no end
     source       TEXT NOT NULL,          -- what wrote it, e.g. 'unblock:12'
     created_by   TEXT NOT NULL,
     created_at   TEXT NOT NULL,
-    ended_at     TEXT                    -- lifted early
+    ended_at     TEXT,                   -- lifted early
+    CHECK ((action IS NULL) <> (policy IS NULL)),
+    CHECK (scope = 'person' OR (host IS NOT NULL AND policy IS NULL))
 );
 CREATE INDEX filter_overrides_active ON filter_overrides (school_id, ended_at, until);
 

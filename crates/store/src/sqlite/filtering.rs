@@ -230,7 +230,7 @@ impl FilteringStore for SqliteStore {
 
     async fn active_overrides(&self, school: i64, now: Timestamp) -> Result<Vec<FilterOverride>> {
         let rows = sqlx::query(
-            "SELECT id, scope, subject, host, action, until, source FROM filter_overrides \
+            "SELECT id, scope, subject, host, action, policy, until, source FROM filter_overrides \
              WHERE school_id = $1 AND ended_at IS NULL AND (until IS NULL OR until > $2) \
              ORDER BY id",
         )
@@ -247,6 +247,7 @@ impl FilteringStore for SqliteStore {
                     subject: r.try_get("subject")?,
                     host: r.try_get("host")?,
                     action: r.try_get("action")?,
+                    policy: r.try_get("policy")?,
                     until: opt_ts(r, "until")?,
                     source: r.try_get("source")?,
                 })

@@ -90,14 +90,14 @@ async fn approving_writes_one_override_and_a_request_is_decided_once() {
         (
             o[0].scope,
             o[0].subject.as_str(),
-            o[0].host.as_str(),
-            o[0].action.as_str()
+            o[0].host.as_deref(),
+            o[0].action.as_deref()
         ),
         (
             UnblockScope::Person,
             zoe.to_string().as_str(),
-            "romans.example",
-            "allow"
+            Some("romans.example"),
+            Some("allow")
         )
     );
     assert_eq!(o[0].source, format!("unblock:{}", r.id));
