@@ -13,6 +13,8 @@
 //! person, group, category and action before deleting them.
 
 mod codes;
+pub mod keywords;
+pub mod monitor;
 mod prune;
 mod query;
 mod writer;

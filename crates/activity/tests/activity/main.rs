@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod csv_export;
+mod monitor;
 mod prune;
 mod search;
 mod support;

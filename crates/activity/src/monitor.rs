@@ -1,0 +1,422 @@
+//! Monitoring: rules evaluated over activity events as they arrive, raising alerts.
+//!
+//! The rules (shipped in `data/monitoring.toml`, replaceable by the school's own file):
+//! attempts on watched categories, attempts to get round the filter, many blocked
+//! attempts in a short time, use outside permitted hours, and keyword libraries matched
+//! against the words of the names asked for. Time comes from the events themselves, so
+//! evaluation is deterministic (and testable with any clock).
+//!
+//! [`Monitor::observe`] returns, for each rule an event trips, either a new alert or a
+//! fold into the alert already raised for the same rule and the same person (or device,
+//! when nobody is identified) within `fold_minutes`.
+
+use std::collections::{HashMap, VecDeque};
+
+use gatehouse_dns::ActivityEvent;
+use gatehouse_filter::Action;
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use crate::keywords::KeywordLibrary;
+
+/// How serious an alert is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Reviewed in the daily digest.
+    Low,
+    /// Reviewed in the daily digest.
+    Medium,
+    /// The DSL is told at once.
+    High,
+    /// The DSL is told at once.
+    Critical,
+}
+
+impl Severity {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Option<Severity> {
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    /// Whether the DSL is told at once (critical and high).
+    pub fn is_urgent(self) -> bool {
+        self >= Severity::High
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatchRule {
+    category: String,
+    severity: Severity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CircumventionRule {
+    categories: Vec<String>,
+    severity: Severity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BurstRule {
+    blocks: usize,
+    minutes: i64,
+    severity: Severity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoursRule {
+    groups: Vec<String>,
+    days: Vec<String>,
+    from: String,
+    to: String,
+    severity: Severity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeywordRule {
+    library: String,
+    severity: Severity,
+    terms: Vec<String>,
+    #[serde(default)]
+    false_positives: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    fold_minutes: i64,
+    #[serde(default)]
+    watch: Vec<WatchRule>,
+    circumvention: Option<CircumventionRule>,
+    burst: Option<BurstRule>,
+    #[serde(default)]
+    outside_hours: Vec<HoursRule>,
+    #[serde(default)]
+    keywords: Vec<KeywordRule>,
+}
+
+#[derive(Debug, Clone)]
+struct Hours {
+    groups: Vec<String>,
+    days: Vec<Weekday>,
+    from: Time,
+    to: Time,
+    severity: Severity,
+}
+
+/// A set of monitoring rules, checked and ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct MonitorRules {
+    fold: SignedDuration,
+    watch: HashMap<String, Severity>,
+    circumvention: Option<(Vec<String>, Severity)>,
+    burst: Option<(usize, SignedDuration, Severity)>,
+    hours: Vec<Hours>,
+    keywords: Vec<(KeywordLibrary, Severity)>,
+    timezone: TimeZone,
+}
+
+/// The shipped rules file.
+pub const DEFAULT_RULES: &str = include_str!("../data/monitoring.toml");
+
+fn day(s: &str) -> Option<Weekday> {
+    Some(match s.trim().to_ascii_lowercase().get(..3)? {
+        "mon" => Weekday::Monday,
+        "tue" => Weekday::Tuesday,
+        "wed" => Weekday::Wednesday,
+        "thu" => Weekday::Thursday,
+        "fri" => Weekday::Friday,
+        "sat" => Weekday::Saturday,
+        "sun" => Weekday::Sunday,
+        _ => return None,
+    })
+}
+
+impl MonitorRules {
+    /// The shipped rules, in the UK school time zone.
+    pub fn uk_default() -> Result<MonitorRules, String> {
+        MonitorRules::from_toml(
+            DEFAULT_RULES,
+            TimeZone::get("Europe/London").unwrap_or(TimeZone::UTC),
+        )
+    }
+
+    /// Rules from a file's text; the error names the rule and field at fault.
+    pub fn from_toml(text: &str, timezone: TimeZone) -> Result<MonitorRules, String> {
+        let raw: RawRules = toml::from_str(text).map_err(|e| e.to_string())?;
+        if !(1..=24 * 60).contains(&raw.fold_minutes) {
+            return Err(format!(
+                "fold_minutes = {}: expected 1 to 1440",
+                raw.fold_minutes
+            ));
+        }
+        let mut hours = Vec::new();
+        for (i, h) in raw.outside_hours.iter().enumerate() {
+            let ctx = format!("outside_hours #{}", i + 1);
+            let time = |field: &str, s: &str| {
+                s.parse::<Time>()
+                    .map_err(|_| format!("{ctx}: {field} = {s:?} is not a time HH:MM"))
+            };
+            let days = h
+                .days
+                .iter()
+                .map(|d| day(d).ok_or_else(|| format!("{ctx}: {d:?} is not a day")))
+                .collect::<Result<Vec<_>, _>>()?;
+            hours.push(Hours {
+                groups: h.groups.clone(),
+                days,
+                from: time("from", &h.from)?,
+                to: time("to", &h.to)?,
+                severity: h.severity,
+            });
+        }
+        let burst = match &raw.burst {
+            Some(b) if b.blocks == 0 || b.minutes < 1 => {
+                return Err("burst: blocks and minutes must be at least 1".into());
+            }
+            Some(b) => Some((b.blocks, SignedDuration::from_mins(b.minutes), b.severity)),
+            None => None,
+        };
+        let keywords = raw
+            .keywords
+            .iter()
+            .map(|k| {
+                KeywordLibrary::new(&k.library, &k.terms, &k.false_positives)
+                    .map(|l| (l, k.severity))
+                    .map_err(|e| format!("keywords {:?}: {e}", k.library))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MonitorRules {
+            fold: SignedDuration::from_mins(raw.fold_minutes),
+            watch: raw
+                .watch
+                .iter()
+                .map(|w| (w.category.clone(), w.severity))
+                .collect(),
+            circumvention: raw.circumvention.map(|c| (c.categories, c.severity)),
+            burst,
+            hours,
+            keywords,
+            timezone,
+        })
+    }
+}
+
+/// What an alert is about: one rule tripped by one person (or device).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AlertKey {
+    /// The rule, e.g. `category:self_harm`, `keywords:weapons`, `burst`.
+    pub rule: String,
+    /// `person:ID`, or `client:IP` when nobody was identified.
+    pub subject: String,
+}
+
+/// A new alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    /// Rule and subject.
+    pub key: AlertKey,
+    /// How serious.
+    pub severity: Severity,
+    /// What happened, in words.
+    pub summary: String,
+    /// The events that tripped the rule (copied; never changed afterwards).
+    pub evidence: Vec<ActivityEvent>,
+}
+
+/// What one event did to the alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Alerted {
+    /// A new alert.
+    New(NewAlert),
+    /// Folded into the open alert of the same key (its count goes up by one).
+    Folded {
+        /// The alert's key.
+        key: AlertKey,
+        /// The event, as more evidence.
+        event: Box<ActivityEvent>,
+    },
+}
+
+/// Evaluates the rules over events, keeping the windows and the open alerts it needs.
+#[derive(Debug)]
+pub struct Monitor {
+    rules: MonitorRules,
+    blocks: HashMap<String, VecDeque<ActivityEvent>>,
+    open: HashMap<AlertKey, Timestamp>,
+}
+
+fn subject(e: &ActivityEvent) -> String {
+    match &e.person {
+        Some(p) => format!("person:{p}"),
+        None => format!("client:{}", e.client),
+    }
+}
+
+impl Monitor {
+    /// A monitor with no history.
+    pub fn new(rules: MonitorRules) -> Monitor {
+        Monitor {
+            rules,
+            blocks: HashMap::new(),
+            open: HashMap::new(),
+        }
+    }
+
+    /// Evaluate one event.
+    pub fn observe(&mut self, e: &ActivityEvent) -> Vec<Alerted> {
+        let who = subject(e);
+        let mut tripped: Vec<(String, Severity, String, Vec<ActivityEvent>)> = Vec::new();
+        let verb = if matches!(e.action, Action::Block | Action::Warn) {
+            "blocked"
+        } else {
+            "allowed"
+        };
+        if let Some(c) = e.category.as_deref() {
+            if let Some(sev) = self.rules.watch.get(c) {
+                tripped.push((
+                    format!("category:{c}"),
+                    *sev,
+                    format!(
+                        "{} ({verb}) is in the watched category {}",
+                        e.qname,
+                        c.replace('_', " ")
+                    ),
+                    vec![e.clone()],
+                ));
+            }
+            if let Some((cats, sev)) = &self.rules.circumvention
+                && cats.iter().any(|x| x == c)
+            {
+                tripped.push((
+                    "circumvention".into(),
+                    *sev,
+                    format!(
+                        "{} ({verb}) is a way round the filter ({})",
+                        e.qname,
+                        c.replace('_', " ")
+                    ),
+                    vec![e.clone()],
+                ));
+            }
+        }
+        for (lib, sev) in &self.rules.keywords {
+            if let Some(term) = lib.find(&e.qname) {
+                tripped.push((
+                    format!("keywords:{}", lib.name()),
+                    *sev,
+                    format!("{} ({verb}) contains \"{term}\" ({})", e.qname, lib.name()),
+                    vec![e.clone()],
+                ));
+            }
+        }
+        if let Some((n, window, sev)) = self.rules.burst
+            && matches!(e.action, Action::Block)
+        {
+            let q = self.blocks.entry(who.clone()).or_default();
+            q.push_back(e.clone());
+            while q
+                .front()
+                .is_some_and(|f| e.time.duration_since(f.time) >= window)
+            {
+                q.pop_front();
+            }
+            if q.len() >= n {
+                tripped.push((
+                    "burst".into(),
+                    sev,
+                    format!(
+                        "{} blocked attempts in {} minutes",
+                        q.len(),
+                        window.as_mins()
+                    ),
+                    q.iter().cloned().collect(),
+                ));
+            }
+        }
+        if !self.rules.hours.is_empty() {
+            let local = e.time.to_zoned(self.rules.timezone.clone());
+            for h in &self.rules.hours {
+                if !h.groups.contains(&e.group) {
+                    continue;
+                }
+                let inside = h.days.contains(&local.weekday())
+                    && local.time() >= h.from
+                    && local.time() < h.to;
+                if !inside {
+                    tripped.push((
+                        "outside_hours".into(),
+                        h.severity,
+                        format!(
+                            "{} asked for at {} on {}, outside permitted hours",
+                            e.qname,
+                            local.strftime("%H:%M"),
+                            local.strftime("%A")
+                        ),
+                        vec![e.clone()],
+                    ));
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (rule, severity, summary, evidence) in tripped {
+            let key = AlertKey {
+                rule,
+                subject: who.clone(),
+            };
+            let fold = self
+                .open
+                .get(&key)
+                .is_some_and(|last| e.time.duration_since(*last) < self.rules.fold);
+            self.open.insert(key.clone(), e.time);
+            out.push(if fold {
+                Alerted::Folded {
+                    key,
+                    event: Box::new(e.clone()),
+                }
+            } else {
+                Alerted::New(NewAlert {
+                    key,
+                    severity,
+                    summary,
+                    evidence,
+                })
+            });
+        }
+        // keep the state bounded: forget what is older than any window
+        if self.open.len() > 100_000 {
+            let fold = self.rules.fold;
+            self.open.retain(|_, t| e.time.duration_since(*t) < fold);
+            self.blocks.retain(|_, q| !q.is_empty());
+        }
+        out
+    }
+}
