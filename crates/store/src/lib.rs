@@ -347,6 +347,57 @@ pub trait FilteringStore: Send + Sync {
     ) -> Result<(i64, i64)>;
 }
 
+/// Monitoring alerts and their evidence.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Store a new alert with its evidence.
+    async fn create_alert(
+        &self,
+        school: i64,
+        alert: &NewAlertRecord,
+        audit: AuditEvent,
+    ) -> Result<AlertRecord>;
+    /// Fold a repeat into alert `id`: count + 1, last time `at`, and the event kept as
+    /// evidence (up to [`MAX_ALERT_EVIDENCE`] per alert).
+    async fn fold_alert(&self, id: i64, at: Timestamp, evidence: &str) -> Result<()>;
+    /// The newest alert of `rule` for `subject` that is still new or acknowledged and
+    /// whose last event is at or after `since` (to fold into after a restart).
+    async fn open_alert(
+        &self,
+        school: i64,
+        rule: &str,
+        subject: &str,
+        since: Timestamp,
+    ) -> Result<Option<i64>>;
+    /// Alerts, newest first; only those with `status` when given.
+    async fn alerts(&self, school: i64, status: Option<&str>, limit: i64)
+    -> Result<Vec<AlertRecord>>;
+    /// One alert with its evidence (time, JSON), oldest first.
+    async fn alert(
+        &self,
+        school: i64,
+        id: i64,
+    ) -> Result<Option<(AlertRecord, Vec<(Timestamp, String)>)>>;
+    /// Move an alert from `from` (one of them) to `status`, with who, when and a note;
+    /// [`StoreError::Conflict`] when it is no longer in one of `from`.
+    #[allow(clippy::too_many_arguments)]
+    async fn set_alert_status(
+        &self,
+        school: i64,
+        id: i64,
+        from: &[&str],
+        status: &str,
+        note: Option<&str>,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<AlertRecord>;
+    /// Record that the DSL was told about alert `id`.
+    async fn mark_alert_notified(&self, id: i64, at: Timestamp) -> Result<()>;
+}
+
+/// The most evidence events kept for one alert (folded repeats beyond it are counted).
+pub const MAX_ALERT_EVIDENCE: i64 = 50;
+
 /// Whole-database operations.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
@@ -366,6 +417,7 @@ pub trait Store:
     + AuditStore
     + AgreementStore
     + FilteringStore
+    + AlertStore
     + Maintenance
 {
 }
@@ -378,6 +430,7 @@ impl<T> Store for T where
         + AuditStore
         + AgreementStore
         + FilteringStore
+        + AlertStore
         + Maintenance
 {
 }

@@ -439,3 +439,63 @@ pub struct PortalSession {
     /// When it ends by itself.
     pub expires_at: Timestamp,
 }
+
+/// A new monitoring alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlertRecord {
+    /// The rule, e.g. `category:self_harm`.
+    pub rule: String,
+    /// `person:ID` or `client:IP`.
+    pub subject: String,
+    /// The person, when identified.
+    pub person_id: Option<i64>,
+    /// The device's address.
+    pub client_ip: Option<String>,
+    /// The filter group.
+    pub group: String,
+    /// `critical`, `high`, `medium` or `low`.
+    pub severity: String,
+    /// What happened, in words.
+    pub summary: String,
+    /// When (the first evidence event's time).
+    pub at: Timestamp,
+    /// The evidence: (event time, event as JSON).
+    pub evidence: Vec<(Timestamp, String)>,
+}
+
+/// A stored monitoring alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRecord {
+    /// Id.
+    pub id: i64,
+    /// The rule.
+    pub rule: String,
+    /// `person:ID` or `client:IP`.
+    pub subject: String,
+    /// The person, when identified.
+    pub person: Option<PersonRef>,
+    /// The device's address.
+    pub client_ip: Option<String>,
+    /// The filter group.
+    pub group: String,
+    /// `critical`, `high`, `medium` or `low`.
+    pub severity: String,
+    /// What happened.
+    pub summary: String,
+    /// First event.
+    pub first_at: Timestamp,
+    /// Latest event folded in.
+    pub last_at: Timestamp,
+    /// How many times the rule was tripped (folded repeats included).
+    pub count: i64,
+    /// `new`, `acknowledged`, `dismissed` or `escalated`.
+    pub status: String,
+    /// Who last changed the status.
+    pub handled_by: Option<String>,
+    /// When.
+    pub handled_at: Option<Timestamp>,
+    /// The reason given for a dismissal (or an escalation's note).
+    pub note: Option<String>,
+    /// When the DSL was told.
+    pub notified_at: Option<Timestamp>,
+}

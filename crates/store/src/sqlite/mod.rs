@@ -8,6 +8,7 @@
 
 mod accounts;
 mod agreements;
+mod alerts;
 mod audit;
 mod filtering;
 mod people;

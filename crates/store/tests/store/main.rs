@@ -4,6 +4,7 @@
 //! sense for SQLite (triggers, the migrations table) reach into the file with sqlx.
 
 mod accounts;
+mod alerts;
 mod audit;
 mod filtering;
 mod maintenance;
