@@ -229,6 +229,13 @@ impl MonitorRules {
     }
 }
 
+impl MonitorRules {
+    /// Repeats within this long of the last are folded into one alert.
+    pub fn fold(&self) -> SignedDuration {
+        self.fold
+    }
+}
+
 /// What an alert is about: one rule tripped by one person (or device).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AlertKey {
@@ -418,5 +425,39 @@ impl Monitor {
             self.blocks.retain(|_, q| !q.is_empty());
         }
         out
+    }
+}
+
+/// An event source that runs every event through a [`Monitor`] on its way to the writer
+/// and sends what the rules raise to `out` (never waiting: when `out` is full, the
+/// raised alerts are logged as lost and the events still go on to be written).
+pub struct Monitored<S> {
+    inner: S,
+    monitor: Monitor,
+    out: tokio::sync::mpsc::Sender<Vec<Alerted>>,
+}
+
+impl<S> Monitored<S> {
+    /// Monitor the events of `inner` with `monitor`.
+    pub fn new(inner: S, monitor: Monitor, out: tokio::sync::mpsc::Sender<Vec<Alerted>>) -> Self {
+        Monitored {
+            inner,
+            monitor,
+            out,
+        }
+    }
+}
+
+impl<S: crate::EventSource> crate::EventSource for Monitored<S> {
+    async fn recv_batch(&mut self, max: usize) -> Option<Vec<ActivityEvent>> {
+        let batch = self.inner.recv_batch(max).await?;
+        let mut raised = Vec::new();
+        for e in &batch {
+            raised.extend(self.monitor.observe(e));
+        }
+        if !raised.is_empty() && self.out.try_send(raised).is_err() {
+            tracing::error!("monitoring alerts lost: the alert queue is full or closed");
+        }
+        Some(batch)
     }
 }

@@ -44,6 +44,9 @@ pub struct ActivityConfig {
     pub raw_days: u32,
     /// Days the daily counts are kept.
     pub daily_days: u32,
+    /// The monitoring rules (TOML, in the format of the shipped rules, which are used when
+    /// this is not set); relative to the data folder.
+    pub monitoring_rules: Option<PathBuf>,
 }
 
 impl Default for ActivityConfig {
@@ -51,6 +54,7 @@ impl Default for ActivityConfig {
         Self {
             raw_days: gatehouse_activity::DEFAULT_RAW_DAYS,
             daily_days: gatehouse_activity::DEFAULT_AGGREGATE_DAYS,
+            monitoring_rules: None,
         }
     }
 }

@@ -91,6 +91,10 @@ pub struct DnsFilter {
     pub activity: ActivityLog,
     /// The engine, portal sign-ins and signing gate, shared with the web server.
     pub runtime: Arc<FilterRuntime>,
+    /// What the monitoring rules raise, until [`attach`] takes it to store and notify.
+    alerts: Option<tokio::sync::mpsc::Receiver<Vec<gatehouse_activity::monitor::Alerted>>>,
+    /// The monitoring rules' fold window.
+    fold: jiff::SignedDuration,
     writer: WriterHandle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -185,6 +189,25 @@ pub async fn attach(
     app.refresh_filter()
         .await
         .context("loading the filter's overrides, portal sign-ins and signing gate")?;
+    if let Some(mut alerts) = filter.alerts.take() {
+        let mailer = config.mailer()?;
+        let (app, fold) = (app.clone(), filter.fold);
+        filter.tasks.push(tokio::spawn(async move {
+            while let Some(raised) = alerts.recv().await {
+                match app.record_alerts(&raised, fold).await {
+                    Ok(new) => {
+                        for a in &new {
+                            tracing::info!(alert = a.id, severity = %a.severity, rule = %a.rule, "monitoring alert");
+                        }
+                        if let Err(e) = app.notify_alerts(&mailer, &new).await {
+                            tracing::error!("telling the DSL of new alerts: {e}");
+                        }
+                    }
+                    Err(e) => tracing::error!("storing monitoring alerts: {e}"),
+                }
+            }
+        }));
+    }
     let refresher = app.clone();
     filter.tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -217,6 +240,33 @@ fn own_hosts(config: &Config, web: SocketAddr) -> Vec<String> {
         hosts.push(host.to_ascii_lowercase());
     }
     hosts
+}
+
+/// The school's time zone: that of the configured policies (`filter.policies`), or of
+/// the shipped default policies.
+pub fn school_timezone(config: &Config) -> Result<jiff::tz::TimeZone> {
+    Ok(engine_config(config, None)?.policies.timezone)
+}
+
+/// The monitoring rules: `[activity] monitoring_rules`, else the shipped ones; in the
+/// school's time zone.
+pub fn monitoring_rules(config: &Config) -> Result<gatehouse_activity::monitor::MonitorRules> {
+    let tz = school_timezone(config)?;
+    let (text, name) = match &config.activity.monitoring_rules {
+        Some(p) => {
+            let path = config.data_path(p);
+            (
+                read_text(&path, "monitoring rules")?,
+                path.display().to_string(),
+            )
+        }
+        None => (
+            gatehouse_activity::monitor::DEFAULT_RULES.to_owned(),
+            "the shipped monitoring rules".to_owned(),
+        ),
+    };
+    gatehouse_activity::monitor::MonitorRules::from_toml(&text, tz)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }
 
 /// Start the DNS filter: open the compiled lists, build the engine, listen, then check the
@@ -283,7 +333,15 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
             }
         }
     });
-    let writer = activity.spawn_writer(events, WriterSettings::default());
+    let rules = monitoring_rules(config)?;
+    let fold = rules.fold();
+    let (alerts_tx, alerts) = tokio::sync::mpsc::channel(1024);
+    let monitored = gatehouse_activity::monitor::Monitored::new(
+        events,
+        gatehouse_activity::monitor::Monitor::new(rules),
+        alerts_tx,
+    );
+    let writer = activity.spawn_writer(monitored, WriterSettings::default());
     let log = activity.clone();
     let (raw_days, daily_days) = (config.activity.raw_days, config.activity.daily_days);
     let prune = tokio::spawn(async move {
@@ -307,6 +365,8 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
         handle,
         activity,
         runtime,
+        alerts: Some(alerts),
+        fold,
         writer,
         tasks: vec![reload, prune],
     })

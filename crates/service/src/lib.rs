@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod files;

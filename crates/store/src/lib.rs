@@ -370,8 +370,12 @@ pub trait AlertStore: Send + Sync {
         since: Timestamp,
     ) -> Result<Option<i64>>;
     /// Alerts, newest first; only those with `status` when given.
-    async fn alerts(&self, school: i64, status: Option<&str>, limit: i64)
-    -> Result<Vec<AlertRecord>>;
+    async fn alerts(
+        &self,
+        school: i64,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AlertRecord>>;
     /// One alert with its evidence (time, JSON), oldest first.
     async fn alert(
         &self,

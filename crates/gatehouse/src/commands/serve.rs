@@ -80,14 +80,6 @@ pub fn addrs(d: &crate::filtering::DnsFilter) -> String {
     )
 }
 
-/// The school's time zone: that of the configured policies (`filter.policies`), or of
-/// the shipped default policies.
-pub fn school_timezone(config: &Config) -> Result<TimeZone> {
-    Ok(crate::filtering::engine_config(config, None)?
-        .policies
-        .timezone)
-}
-
 /// The next time after `now` that is `at` on the wall clock in `tz` (today if still to
 /// come, else tomorrow; a time skipped by a clock change runs just after the change).
 pub fn next_update(now: Timestamp, at: Time, tz: &TimeZone) -> Result<Timestamp> {
@@ -114,7 +106,7 @@ pub fn spawn_list_updates(config: &Config) -> Result<Option<tokio::task::JoinHan
     let Some(at) = config.filter_update_at()? else {
         return Ok(None);
     };
-    let tz = school_timezone(config)?;
+    let tz = crate::filtering::school_timezone(config)?;
     if config.filter.sources.is_empty() {
         tracing::warn!(
             "filter.update_at is set but no [[filter.sources]] are configured: the lists will not be updated"

@@ -158,3 +158,43 @@ fn demo_answers_blocked_allowed_and_safe_search_names() {
     );
     server.stop();
 }
+
+/// A query naming self-harm in its words raises a high monitoring alert as the event
+/// arrives, and the DSL is emailed (the demo's outbox).
+#[test]
+fn a_worrying_query_raises_an_alert_and_tells_the_dsl() {
+    let site = Site::empty();
+    let server = site.start_demo_with(&["--upstream", "static:10.9.9.9"]);
+    let dns = server.dns.expect("the DNS filter runs");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (rcode, _) = ask(&sock, dns, 7, "ways-to-kill-myself.example", 1);
+    assert_eq!(rcode, 0);
+    let db = site.db();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mails = site.data().join("outbox");
+    let mentions_alert = |p: &std::path::Path| {
+        std::fs::read_to_string(p).is_ok_and(|m| m.contains("Gatehouse: high alert"))
+    };
+    loop {
+        let alerts = crate::support::number(
+            &db,
+            "SELECT COUNT(*) FROM alerts WHERE rule = 'keywords:self-harm and suicide' AND severity = 'high' AND notified_at IS NOT NULL",
+            &[],
+        );
+        let mailed = std::fs::read_dir(&mails)
+            .map(|d| d.filter_map(Result::ok).any(|f| mentions_alert(&f.path())))
+            .unwrap_or(false);
+        if alerts == 1 && mailed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notified alert ({alerts}) or no email to the DSL ({mailed})\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.stop();
+}

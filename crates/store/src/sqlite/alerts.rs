@@ -58,7 +58,11 @@ fn alert(row: &SqliteRow) -> Result<AlertRecord> {
     })
 }
 
-async fn one(conn: &mut sqlx::SqliteConnection, school: i64, id: i64) -> Result<Option<AlertRecord>> {
+async fn one(
+    conn: &mut sqlx::SqliteConnection,
+    school: i64,
+    id: i64,
+) -> Result<Option<AlertRecord>> {
     let sql = format!("SELECT {COLUMNS} WHERE a.school_id = $1 AND a.id = $2");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(school)
@@ -94,7 +98,11 @@ impl AlertStore for SqliteStore {
         .bind(ts(a.at))
         .fetch_one(&mut *tx)
         .await?;
-        for (at, event) in a.evidence.iter().take(usize::try_from(MAX_ALERT_EVIDENCE).unwrap_or(50)) {
+        for (at, event) in a
+            .evidence
+            .iter()
+            .take(usize::try_from(MAX_ALERT_EVIDENCE).unwrap_or(50))
+        {
             sqlx::query("INSERT INTO alert_evidence (alert_id, at, event) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(ts(*at))
@@ -189,12 +197,11 @@ impl AlertStore for SqliteStore {
         let Some(a) = one(&mut conn, school, id).await? else {
             return Ok(None);
         };
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT at, event FROM alert_evidence WHERE alert_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT at, event FROM alert_evidence WHERE alert_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
         let evidence = rows
             .into_iter()
             .map(|(at, e)| Ok((parse_ts(&at)?, e)))

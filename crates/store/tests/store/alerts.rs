@@ -24,31 +24,60 @@ async fn alerts_fold_change_state_once_and_keep_their_evidence() {
     let s = store.as_ref();
     let school = new_school(s).await;
     let a = s
-        .create_alert(school.id, &new_alert("category:self_harm", 10), event("monitor", "alert.raise", None))
+        .create_alert(
+            school.id,
+            &new_alert("category:self_harm", 10),
+            event("monitor", "alert.raise", None),
+        )
         .await
         .unwrap();
     assert_eq!((a.count, a.status.as_str()), (1, "new"));
     assert_eq!(
-        s.open_alert(school.id, "category:self_harm", "client:10.0.0.7", at(0)).await.unwrap(),
+        s.open_alert(school.id, "category:self_harm", "client:10.0.0.7", at(0))
+            .await
+            .unwrap(),
         Some(a.id)
     );
     assert_eq!(
-        s.open_alert(school.id, "category:self_harm", "client:10.0.0.8", at(0)).await.unwrap(),
+        s.open_alert(school.id, "category:self_harm", "client:10.0.0.8", at(0))
+            .await
+            .unwrap(),
         None
     );
-    s.fold_alert(a.id, at(20), r#"{"qname":"hurt2.example"}"#).await.unwrap();
+    s.fold_alert(a.id, at(20), r#"{"qname":"hurt2.example"}"#)
+        .await
+        .unwrap();
     let (stored, evidence) = s.alert(school.id, a.id).await.unwrap().unwrap();
     assert_eq!((stored.count, stored.last_at), (2, at(20)));
     assert_eq!(evidence.len(), 2);
     assert!(evidence[1].1.contains("hurt2.example"));
 
     let acked = s
-        .set_alert_status(school.id, a.id, &["new"], "acknowledged", None, at(30), event("dsl", "alert.acknowledge", None))
+        .set_alert_status(
+            school.id,
+            a.id,
+            &["new"],
+            "acknowledged",
+            None,
+            at(30),
+            event("dsl", "alert.acknowledge", None),
+        )
         .await
         .unwrap();
-    assert_eq!((acked.status.as_str(), acked.handled_by.as_deref()), ("acknowledged", Some("dsl")));
+    assert_eq!(
+        (acked.status.as_str(), acked.handled_by.as_deref()),
+        ("acknowledged", Some("dsl"))
+    );
     let again = s
-        .set_alert_status(school.id, a.id, &["new"], "acknowledged", None, at(31), event("dsl", "alert.acknowledge", None))
+        .set_alert_status(
+            school.id,
+            a.id,
+            &["new"],
+            "acknowledged",
+            None,
+            at(31),
+            event("dsl", "alert.acknowledge", None),
+        )
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     let dismissed = s
@@ -63,9 +92,14 @@ async fn alerts_fold_change_state_once_and_keep_their_evidence() {
         )
         .await
         .unwrap();
-    assert_eq!(dismissed.note.as_deref(), Some("false positive: curriculum research"));
     assert_eq!(
-        s.open_alert(school.id, "category:self_harm", "client:10.0.0.7", at(0)).await.unwrap(),
+        dismissed.note.as_deref(),
+        Some("false positive: curriculum research")
+    );
+    assert_eq!(
+        s.open_alert(school.id, "category:self_harm", "client:10.0.0.7", at(0))
+            .await
+            .unwrap(),
         None,
         "a dismissed alert takes no more repeats"
     );
@@ -76,7 +110,11 @@ async fn alerts_fold_change_state_once_and_keep_their_evidence() {
         "UPDATE alert_evidence SET event = '{}'",
         "DELETE FROM alert_evidence",
     ] {
-        let e = sqlx::query(sql).execute(&pool).await.unwrap_err().to_string();
+        let e = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("alert evidence cannot be"), "{sql}: {e}");
     }
     verified_log(s).await;

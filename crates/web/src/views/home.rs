@@ -35,6 +35,7 @@ struct HomePage {
     children: Vec<(i64, String)>,
     filter: Option<FilterStatus>,
     pending_requests: Option<usize>,
+    new_alerts: Option<(usize, usize)>,
 }
 
 /// The web filter's state, for those who look after it.
@@ -134,6 +135,11 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
             None
         },
         pending_requests,
+        new_alerts: if a.can(Action::View, Resource::Alerts) {
+            Some(state.app.new_alert_counts(a).await?)
+        } else {
+            None
+        },
         chrome: Chrome::for_viewer(&state, &viewer, "/").await,
         roles: a.roles.iter().map(|r| r.label()).collect(),
         tiles,

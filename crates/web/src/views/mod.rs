@@ -4,6 +4,7 @@
 pub mod account;
 pub mod activity;
 pub mod agreements;
+pub mod alerts;
 pub mod api;
 pub mod assets;
 pub mod audit;
@@ -72,6 +73,8 @@ pub fn routes() -> Router<AppState> {
             "/portal/visitor",
             get(portal::visitor_form).post(portal::register_visitor),
         )
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}", get(alerts::show).post(alerts::triage))
         .route("/activity", get(activity::search))
         .route("/activity/export", get(activity::export))
         .route("/unblock-requests", get(unblock::list))
@@ -140,6 +143,7 @@ impl Chrome {
             "/agreements",
             "Agreements",
         );
+        add(a.can(Action::View, Resource::Alerts), "/alerts", "Alerts");
         add(
             a.can(Action::View, Resource::Activity),
             "/activity",

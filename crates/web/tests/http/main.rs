@@ -6,6 +6,7 @@
 
 mod access;
 mod agreements;
+mod alerts;
 mod api;
 mod auth;
 mod filtering;

@@ -1,0 +1,305 @@
+//! Monitoring alerts: stored as the rules raise them (repeats folded into one alert with a
+//! count), the DSL told at once of critical and high ones, and triaged: new →
+//! acknowledged → dismissed (with a reason) or escalated. Only the DSL team and the head
+//! see them; every view is audited.
+
+use crate::mail::{Mailer, Outgoing};
+use crate::{Actor, Gatehouse, Result, ServiceError};
+use gatehouse_activity::monitor::{Alerted, NewAlert};
+use gatehouse_dns::ActivityEvent;
+use gatehouse_domain::audit::AuditEvent;
+use gatehouse_domain::filtering::Reason;
+use gatehouse_domain::permissions::{Action, Resource, Role};
+use gatehouse_store::{AlertRecord, NewAlertRecord};
+use jiff::{SignedDuration, Timestamp};
+
+/// An activity event as kept in an alert's evidence.
+pub fn evidence_json(e: &ActivityEvent) -> String {
+    serde_json::json!({
+        "time": e.time.to_string(),
+        "client": e.client.to_string(),
+        "person": e.person,
+        "group": e.group,
+        "identified_by": e.identified_by.to_string(),
+        "qname": e.qname,
+        "qtype": e.qtype,
+        "category": e.category,
+        "action": e.action.as_str(),
+        "rule": e.rule,
+        "matched_list": e.matched_list,
+        "rcode": e.rcode.to_string(),
+        "transport": e.transport.to_string(),
+    })
+    .to_string()
+}
+
+/// The alert evidence's events, read back for pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// When.
+    pub time: Timestamp,
+    /// Device address.
+    pub client: String,
+    /// The name asked for.
+    pub qname: String,
+    /// Category.
+    pub category: String,
+    /// What the filter did.
+    pub action: String,
+}
+
+fn system(action: &str, detail: serde_json::Value) -> AuditEvent {
+    AuditEvent {
+        actor: "monitoring".into(),
+        action: action.into(),
+        target: None,
+        ip: None,
+        detail: detail.to_string(),
+    }
+}
+
+impl Gatehouse {
+    /// Store what the monitoring rules raised: new alerts, and repeats folded into the
+    /// open alert of the same rule and person (a repeat whose alert was dismissed or
+    /// escalated meanwhile is not raised again until the fold window has passed).
+    /// Returns the new alerts.
+    pub async fn record_alerts(
+        &self,
+        raised: &[Alerted],
+        fold: SignedDuration,
+    ) -> Result<Vec<AlertRecord>> {
+        let school = self.school().await?;
+        let mut new = Vec::new();
+        for a in raised {
+            match a {
+                Alerted::New(n) => new.push(self.create_alert(school.id, n).await?),
+                Alerted::Folded { key, event } => {
+                    if let Some(id) = self
+                        .store
+                        .open_alert(school.id, &key.rule, &key.subject, event.time - fold)
+                        .await?
+                    {
+                        self.store
+                            .fold_alert(id, event.time, &evidence_json(event))
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(new)
+    }
+
+    async fn create_alert(&self, school: i64, n: &NewAlert) -> Result<AlertRecord> {
+        let first = n.evidence.first();
+        let person_id = n
+            .key
+            .subject
+            .strip_prefix("person:")
+            .and_then(|p| p.parse::<i64>().ok());
+        let person_id = match person_id {
+            Some(id) if self.store.person(school, id).await?.is_some() => Some(id),
+            _ => None,
+        };
+        let record = NewAlertRecord {
+            rule: n.key.rule.clone(),
+            subject: n.key.subject.clone(),
+            person_id,
+            client_ip: first.map(|e| e.client.to_string()),
+            group: first.map(|e| e.group.clone()).unwrap_or_default(),
+            severity: n.severity.as_str().to_owned(),
+            summary: n.summary.clone(),
+            at: first.map_or_else(|| self.clock.now(), |e| e.time),
+            evidence: n
+                .evidence
+                .iter()
+                .map(|e| (e.time, evidence_json(e)))
+                .collect(),
+        };
+        Ok(self
+            .store
+            .create_alert(
+                school,
+                &record,
+                system(
+                    "alert.raise",
+                    serde_json::json!({ "rule": n.key.rule, "severity": n.severity.as_str() }),
+                ),
+            )
+            .await?)
+    }
+
+    /// Tell every DSL (by email; in the demo, the outbox) about urgent alerts not yet
+    /// notified. A failure to send is logged and left for the next attempt.
+    pub async fn notify_alerts(&self, mailer: &Mailer, alerts: &[AlertRecord]) -> Result<usize> {
+        let urgent: Vec<&AlertRecord> = alerts
+            .iter()
+            .filter(|a| {
+                matches!(a.severity.as_str(), "critical" | "high") && a.notified_at.is_none()
+            })
+            .collect();
+        if urgent.is_empty() {
+            return Ok(0);
+        }
+        let school = self.school().await?;
+        let mut to = Vec::new();
+        for account in self.store.list_accounts(school.id).await? {
+            if account.disabled || !account.roles.contains(&Role::Dsl) {
+                continue;
+            }
+            let Some(pid) = account.person_id else {
+                continue;
+            };
+            if let Some(p) = self.store.person(school.id, pid).await?
+                && let Some(email) = &p.person.details.email
+            {
+                to.push((email.as_str().to_owned(), p.person.details.full_name()));
+            }
+        }
+        if to.is_empty() {
+            tracing::warn!("an urgent alert was raised but no DSL has an email address");
+        }
+        let mut sent = 0;
+        for a in urgent {
+            let who = a.person.as_ref().map_or_else(
+                || format!("a device at {}", a.client_ip.as_deref().unwrap_or("?")),
+                |p| p.name.clone(),
+            );
+            let body = format!(
+                "A {} monitoring alert was raised for {who}.\n\n{}\n\nSee it and decide what to do: {}/alerts/{}\n\nThis message names no more than needed; the details are in Gatehouse.",
+                a.severity, a.summary, mailer.base_url, a.id
+            );
+            let mut all_ok = true;
+            for (email, name) in &to {
+                let m = Outgoing {
+                    to: email.clone(),
+                    to_name: name.clone(),
+                    subject: format!("Gatehouse: {} alert", a.severity),
+                    body: body.clone(),
+                };
+                if let Err(e) = mailer.send(&m).await {
+                    tracing::error!(alert = a.id, "telling the DSL of an alert: {e}");
+                    all_ok = false;
+                }
+            }
+            if all_ok && !to.is_empty() {
+                self.store
+                    .mark_alert_notified(a.id, self.clock.now())
+                    .await?;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Alerts, newest first: only `status` when given (`new`, `acknowledged`,
+    /// `dismissed`, `escalated`).
+    pub async fn alerts(&self, actor: &Actor, status: Option<&str>) -> Result<Vec<AlertRecord>> {
+        actor.require(Action::View, Resource::Alerts)?;
+        let school = self.school().await?;
+        let list = self.store.alerts(school.id, status, 200).await?;
+        self.store
+            .append_audit(
+                self.clock.now(),
+                actor.event("alert.list", None, serde_json::json!({ "status": status })),
+            )
+            .await?;
+        Ok(list)
+    }
+
+    /// How many alerts are new, and how many of those are critical or high (numbers only,
+    /// for the home page: not audited).
+    pub async fn new_alert_counts(&self, actor: &Actor) -> Result<(usize, usize)> {
+        actor.require(Action::View, Resource::Alerts)?;
+        let school = self.school().await?;
+        let new = self.store.alerts(school.id, Some("new"), 10_000).await?;
+        let urgent = new
+            .iter()
+            .filter(|a| matches!(a.severity.as_str(), "critical" | "high"))
+            .count();
+        Ok((new.len(), urgent))
+    }
+
+    /// One alert with its evidence (the view is audited).
+    pub async fn alert(&self, actor: &Actor, id: i64) -> Result<(AlertRecord, Vec<EvidenceRow>)> {
+        actor.require(Action::View, Resource::Alerts)?;
+        let school = self.school().await?;
+        let (a, evidence) = self
+            .store
+            .alert(school.id, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("alert {id}")))?;
+        self.store
+            .append_audit(
+                self.clock.now(),
+                actor.event(
+                    "alert.view",
+                    Some(format!("alert:{id}")),
+                    serde_json::json!({}),
+                ),
+            )
+            .await?;
+        let rows = evidence
+            .into_iter()
+            .map(|(time, json)| {
+                let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
+                EvidenceRow {
+                    time,
+                    client: s("client"),
+                    qname: s("qname"),
+                    category: s("category"),
+                    action: s("action"),
+                }
+            })
+            .collect();
+        Ok((a, rows))
+    }
+
+    /// Triage: `acknowledge`, `dismiss` (a reason is required) or `escalate`.
+    pub async fn triage_alert(
+        &self,
+        actor: &Actor,
+        id: i64,
+        step: &str,
+        note: &str,
+    ) -> Result<AlertRecord> {
+        actor.require(Action::Edit, Resource::Alerts)?;
+        let (from, to, note): (&[&str], &str, Option<Reason>) = match step {
+            "acknowledge" => (&["new"], "acknowledged", None),
+            "dismiss" => (
+                &["new", "acknowledged"],
+                "dismissed",
+                Some(Reason::parse("reason", note)?),
+            ),
+            "escalate" => (
+                &["new", "acknowledged"],
+                "escalated",
+                (!note.trim().is_empty())
+                    .then(|| Reason::parse("note", note))
+                    .transpose()?,
+            ),
+            other => {
+                return Err(ServiceError::Invalid(format!(
+                    "step: '{other}' is not acknowledge, dismiss or escalate"
+                )));
+            }
+        };
+        let school = self.school().await?;
+        Ok(self
+            .store
+            .set_alert_status(
+                school.id,
+                id,
+                from,
+                to,
+                note.as_ref().map(Reason::as_str),
+                self.clock.now(),
+                actor.event(
+                    &format!("alert.{step}"),
+                    Some(format!("alert:{id}")),
+                    serde_json::json!({ "note": note.as_ref().map(Reason::as_str) }),
+                ),
+            )
+            .await?)
+    }
+}
