@@ -8,6 +8,7 @@ pub mod agreements;
 pub mod audit;
 pub mod chain;
 pub mod clock;
+pub mod devices;
 pub mod error;
 pub mod filtering;
 pub mod import;

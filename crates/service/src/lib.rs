@@ -1,15 +1,16 @@
 //! Services: what Gatehouse does, shared by the web handlers and the command line.
 //!
 //! [`Gatehouse`] holds the store, the clock and the security settings. Each module adds
-//! the operations of one feature (`people`, `auth`, `accounts`, `audit`) as methods on it.
-//! Every operation takes the [`Actor`] doing it, checks the permission matrix, and writes
-//! the audit entry for sensitive reads and every write.
+//! the operations of one feature (`people`, `auth`, `accounts`, `audit`, `devices`, ...) as
+//! methods on it. Every operation takes the [`Actor`] doing it, checks the permission
+//! matrix, and writes the audit entry for sensitive reads and every write.
 
 pub mod accounts;
 pub mod agreements;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod devices;
 pub mod files;
 pub mod filtering;
 pub mod mail;

@@ -1,10 +1,10 @@
 //! Storage: the [`Store`] trait and its SQLite implementation.
 //!
 //! Callers depend on the trait only, so a PostgreSQL implementation can follow without
-//! touching them. The trait is split by area (people, accounts, sessions, tokens, audit);
-//! each area's records are in [`records`]. Every write that changes records takes the
-//! [`AuditEvent`] that describes it and appends it in the same transaction, so a change
-//! and its audit entry are stored together or not at all.
+//! touching them. The trait is split by area (people, accounts, sessions, tokens, audit,
+//! agreements, filtering, alerts, devices); each area's records are in [`records`]. Every
+//! write that changes records takes the [`AuditEvent`] that describes it and appends it in
+//! the same transaction, so a change and its audit entry are stored together or not at all.
 
 pub mod records;
 pub mod sqlite;
@@ -402,6 +402,45 @@ pub trait AlertStore: Send + Sync {
 /// The most evidence events kept for one alert (folded repeats beyond it are counted).
 pub const MAX_ALERT_EVIDENCE: i64 = 50;
 
+/// School devices registered for DNS over HTTPS.
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    /// Register a device with its token's hash. A name already used by a device of the
+    /// school that is not revoked is a [`StoreError::Conflict`]; a person who is not of
+    /// the school is [`StoreError::NotFound`].
+    async fn register_device(
+        &self,
+        new: &NewDevice,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<i64>;
+    /// The school's devices by name, revoked ones too when `include_revoked`.
+    async fn devices(&self, school: i64, include_revoked: bool) -> Result<Vec<Device>>;
+    /// One device of the school.
+    async fn device(&self, school: i64, id: i64) -> Result<Option<Device>>;
+    /// The device whose token has this hash, revoked or not.
+    async fn device_by_token_hash(&self, hash: &str) -> Result<Option<Device>>;
+    /// Revoke a device: its token stops working at once. Revoking twice is refused.
+    async fn revoke_device(
+        &self,
+        school: i64,
+        id: i64,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// Assign a device (not revoked) to someone else, a group, or nobody.
+    async fn reassign_device(
+        &self,
+        school: i64,
+        id: i64,
+        assignment: &DeviceAssignment,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// Note that the device's token was used (usage, not a change: no audit entry).
+    async fn device_seen(&self, id: i64, at: Timestamp) -> Result<()>;
+}
+
 /// Whole-database operations.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
@@ -422,6 +461,7 @@ pub trait Store:
     + AgreementStore
     + FilteringStore
     + AlertStore
+    + DeviceStore
     + Maintenance
 {
 }
@@ -435,6 +475,7 @@ impl<T> Store for T where
         + AgreementStore
         + FilteringStore
         + AlertStore
+        + DeviceStore
         + Maintenance
 {
 }

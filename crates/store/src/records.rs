@@ -499,3 +499,58 @@ pub struct AlertRecord {
     /// When the DSL was told.
     pub notified_at: Option<Timestamp>,
 }
+
+/// Whom a registered device is assigned to: its DNS queries are filtered with that
+/// person's group, or that group, or (nobody) the policy for unidentified devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceAssignment {
+    /// Nobody (a spare or shared device).
+    Nobody,
+    /// A person, by id.
+    Person(i64),
+    /// A filtering group (policy name).
+    Group(String),
+}
+
+/// A device to register.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    /// The school.
+    pub school_id: i64,
+    /// Its name (unique among the school's devices that are not revoked).
+    pub name: String,
+    /// What sort of device.
+    pub kind: gatehouse_domain::devices::DeviceKind,
+    /// Serial number or asset tag.
+    pub asset_tag: Option<String>,
+    /// Whom it is assigned to.
+    pub assignment: DeviceAssignment,
+    /// SHA-256 (hex) of its DNS-over-HTTPS token; the token itself is never stored.
+    pub token_hash: String,
+}
+
+/// A registered device (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// Id.
+    pub id: i64,
+    /// The school.
+    pub school_id: i64,
+    /// Name.
+    pub name: String,
+    /// What sort of device.
+    pub kind: gatehouse_domain::devices::DeviceKind,
+    /// Serial number or asset tag.
+    pub asset_tag: Option<String>,
+    /// Whom it is assigned to.
+    pub assignment: DeviceAssignment,
+    /// The assigned person's "First Last", when assigned to a person.
+    pub person_name: Option<String>,
+    /// Registered.
+    pub created_at: Timestamp,
+    /// Revoked (its token no longer works).
+    pub revoked_at: Option<Timestamp>,
+    /// Last DNS query with its token (updated at most every few minutes).
+    pub last_seen_at: Option<Timestamp>,
+}

@@ -1,6 +1,7 @@
 //! Service tests over a real SQLite store with an injected clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod devices;
 mod reminders;
 
 use gatehouse_domain::clock::FixedClock;

@@ -10,6 +10,7 @@ mod accounts;
 mod agreements;
 mod alerts;
 mod audit;
+mod devices;
 mod filtering;
 mod people;
 mod schools;

@@ -6,6 +6,7 @@
 mod accounts;
 mod alerts;
 mod audit;
+mod devices;
 mod filtering;
 mod maintenance;
 mod migrations;

@@ -264,7 +264,7 @@ async fn a_failing_write_appends_nothing_and_changes_nothing() {
 
 /// SQLite only: make the database refuse audit entries of `action`, so that the write
 /// carrying one fails at its last step.
-async fn refuse_audit_of(dir: &TempDir, action: &str) {
+pub(crate) async fn refuse_audit_of(dir: &TempDir, action: &str) {
     let pool = raw(dir).await;
     let sql = format!(
         "CREATE TRIGGER test_refuse_{name} BEFORE INSERT ON audit_log WHEN NEW.action = '{action}'
