@@ -72,6 +72,8 @@ pub struct ActivityEvent {
     pub cached: bool,
     /// How the query arrived.
     pub transport: Transport,
+    /// The registered device that asked (DNS over HTTPS with a device token), by name.
+    pub device: Option<String>,
 }
 
 /// The consumer side of the event queue.

@@ -107,6 +107,11 @@ impl IdentityResolver {
         }
     }
 
+    /// The group of clients nobody identified.
+    pub fn unidentified_group(&self) -> &str {
+        &self.unidentified.group
+    }
+
     /// The identity of `client` and which step found it.
     pub fn resolve(&self, client: IpAddr) -> (Identity, IdentifiedBy) {
         let client = client.to_canonical();

@@ -6,7 +6,7 @@
 //! private reverse lookup, or the upstream answer (static, cached, or forwarded to the
 //! default resolvers or a forward zone's, identical questions in flight coalesced),
 //! whose CNAME targets are decided too. Every decision sends one [`ActivityEvent`]. The
-//! listeners ([`crate::server`]) and, later, a DoH endpoint call it.
+//! listeners ([`crate::server`]) and the web server's DoH endpoint call it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -242,6 +242,52 @@ impl DnsService {
         transport: Transport,
         known: Option<Identity>,
     ) -> Option<Vec<u8>> {
+        self.serve(packet, client, transport, known.map(|id| (id, None)))
+            .await
+    }
+
+    /// Like [`DnsService::handle_as`] for a registered device (a DoH device token): the
+    /// device's identity is used and the activity event names `device`.
+    pub async fn handle_device(
+        &self,
+        packet: &[u8],
+        client: IpAddr,
+        transport: Transport,
+        identity: Identity,
+        device: &str,
+    ) -> Option<Vec<u8>> {
+        self.serve(
+            packet,
+            client,
+            transport,
+            Some((identity, Some(device.to_owned()))),
+        )
+        .await
+    }
+
+    /// Whether `client` is in the served subnets. A client outside them is counted as a
+    /// refused packet: for a DoH endpoint that turns away such a client itself.
+    pub fn check_served(&self, client: IpAddr) -> bool {
+        if self.acl.allows(client) {
+            return true;
+        }
+        bump(&self.counters.packets);
+        bump(&self.counters.refused);
+        false
+    }
+
+    /// The group whose policy applies to clients nobody identified.
+    pub fn unidentified_group(&self) -> &str {
+        self.identity.unidentified_group()
+    }
+
+    async fn serve(
+        &self,
+        packet: &[u8],
+        client: IpAddr,
+        transport: Transport,
+        known: Option<(Identity, Option<String>)>,
+    ) -> Option<Vec<u8>> {
         let c = &self.counters;
         bump(&c.packets);
         if known.is_none() && !self.acl.allows(client) {
@@ -273,15 +319,19 @@ impl DnsService {
             Transport::Udp => query.max_udp_reply(),
             Transport::Tcp | Transport::Https => usize::from(u16::MAX),
         };
-        let (identity, identified_by) = match known {
-            Some(id) => (id, IdentifiedBy::Caller),
-            None => self.identity.resolve(client),
+        let (identity, identified_by, device) = match known {
+            Some((id, device)) => (id, IdentifiedBy::Caller, device),
+            None => {
+                let (id, by) = self.identity.resolve(client);
+                (id, by, None)
+            }
         };
         let asker = Asker {
             client: client.to_canonical(),
             transport,
             identity,
             identified_by,
+            device,
             time: Timestamp::now(),
         };
         let answered = self.answer(&query, &asker, max_size).await;
@@ -362,6 +412,7 @@ impl DnsService {
             upstream_latency_us: a.latency_us,
             cached: a.cached,
             transport: asker.transport,
+            device: asker.device,
         };
         if self.events.try_send(event).is_err() {
             bump(&c.events_dropped);
@@ -584,6 +635,7 @@ struct Asker {
     transport: Transport,
     identity: Identity,
     identified_by: IdentifiedBy,
+    device: Option<String>,
     time: Timestamp,
 }
 

@@ -583,6 +583,24 @@ impl UpstreamMessage {
     }
 }
 
+/// How long an encoded reply may be kept by an HTTP cache (RFC 8484 section 5.1): the
+/// smallest TTL of its answer records, or for an answer without records the smaller of
+/// its SOA record's TTL and MINIMUM field; `None` when it has neither (nothing to say how
+/// long it holds) or does not parse.
+pub fn reply_ttl(reply: &[u8]) -> Option<u32> {
+    let msg = Message::from_vec(reply).ok()?;
+    if let Some(ttl) = msg.answers.iter().map(|r| r.ttl).min() {
+        return Some(ttl);
+    }
+    msg.authorities
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+            _ => None,
+        })
+        .min()
+}
+
 /// Upstream messages for unit tests of other modules (which see no hickory type).
 #[cfg(test)]
 pub(crate) fn test_message(
@@ -638,6 +656,26 @@ mod tests {
         assert_eq!(m(Rcode::NxDomain, &[], None).cache_ttl(), None);
         assert_eq!(m(Rcode::ServFail, &[], Some((300, 300))).cache_ttl(), None);
         assert_eq!(m(Rcode::Refused, &[300], None).cache_ttl(), None);
+    }
+
+    #[test]
+    fn reply_ttl_is_the_smallest_answer_ttl_or_the_soa_minimum() {
+        let bytes = |rcode, ttls: &[u32], soa| {
+            test_message("a.example", rcode, ttls, soa)
+                .msg
+                .to_vec()
+                .unwrap()
+        };
+        assert_eq!(
+            reply_ttl(&bytes(Rcode::NoError, &[300, 60], None)),
+            Some(60)
+        );
+        assert_eq!(
+            reply_ttl(&bytes(Rcode::NxDomain, &[], Some((300, 120)))),
+            Some(120)
+        );
+        assert_eq!(reply_ttl(&bytes(Rcode::NoError, &[], None)), None);
+        assert_eq!(reply_ttl(b"not dns"), None);
     }
 
     #[test]

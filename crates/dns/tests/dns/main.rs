@@ -420,6 +420,58 @@ async fn clients_outside_served_subnets_are_refused() {
 }
 
 #[tokio::test]
+async fn a_registered_device_is_served_anywhere_and_named_in_its_events() {
+    let mut cfg = config();
+    cfg.allowed_subnets = vec!["10.0.0.0/8".parse().unwrap()];
+    let (h, mut ev) = start(cfg).await;
+    let service = h.service();
+    let outside = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+    assert!(!service.check_served(outside));
+    assert!(service.check_served(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))));
+    assert_eq!(h.stats().refused, 1, "the refusal is counted");
+    assert_eq!(service.unidentified_group(), "unidentified");
+
+    // chat.example is `chat`: blocked for ks2, allowed for staff.
+    let reply = service
+        .handle_device(
+            &query_bytes(11, "chat.example.", RecordType::A),
+            outside,
+            Transport::Https,
+            Identity::person("42", "ks2"),
+            "Laptop 14",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        a_records(&Message::from_vec(&reply).unwrap()),
+        vec![BLOCK_V4]
+    );
+    let e = recv(&mut ev).await;
+    assert_eq!(e.device.as_deref(), Some("Laptop 14"));
+    assert_eq!((e.person.as_deref(), e.group.as_str()), (Some("42"), "ks2"));
+    assert_eq!(e.identified_by, IdentifiedBy::Caller);
+    assert_eq!(e.transport, Transport::Https);
+    assert_eq!(e.client, outside);
+
+    // Queries without a device have no device in their events.
+    let reply = service
+        .handle_as(
+            &query_bytes(12, "chat.example.", RecordType::A),
+            outside,
+            Transport::Https,
+            Some(Identity::group("staff")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        a_records(&Message::from_vec(&reply).unwrap()),
+        vec![STATIC_V4]
+    );
+    assert_eq!(recv(&mut ev).await.device, None);
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn identity_source_beats_binding_beats_unidentified() {
     // chat.example is `chat`: blocked for ks2 and unidentified, allowed for staff.
     let mut cfg = config();
