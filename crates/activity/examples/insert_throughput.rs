@@ -79,6 +79,7 @@ fn events(n: usize) -> Vec<ActivityEvent> {
                 upstream_latency_us: (r % 4 == 0).then_some(r % 50_000),
                 cached: r % 4 != 0,
                 transport: Transport::Udp,
+                device: None,
             }
         })
         .collect()

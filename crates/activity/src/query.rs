@@ -21,7 +21,7 @@ pub const MAX_SEARCH_LIMIT: usize = 5000;
 const EXPORT_PAGE: usize = 2000;
 
 /// The CSV export's columns.
-pub const CSV_HEADER: [&str; 16] = [
+pub const CSV_HEADER: [&str; 17] = [
     "time",
     "client",
     "person",
@@ -38,6 +38,7 @@ pub const CSV_HEADER: [&str; 16] = [
     "upstream_latency_us",
     "cached",
     "transport",
+    "device",
 ];
 
 /// What to look for; every field set must match.
@@ -56,6 +57,8 @@ pub struct ActivitySearch {
     pub category: Option<String>,
     /// The action.
     pub action: Option<Action>,
+    /// The registered device (exact name; DNS over HTTPS with a device token).
+    pub device: Option<String>,
     /// Events at or after this instant.
     pub from: Option<Timestamp>,
     /// Events before this instant.
@@ -78,6 +81,7 @@ impl Default for ActivitySearch {
             domain: None,
             category: None,
             action: None,
+            device: None,
             from: None,
             to: None,
             limit: 100,
@@ -134,6 +138,8 @@ pub struct ActivityRow {
     pub cached: bool,
     /// How the query arrived.
     pub transport: Transport,
+    /// The registered device that asked, by name (DNS over HTTPS with a device token).
+    pub device: Option<String>,
 }
 
 impl ActivityRow {
@@ -183,7 +189,7 @@ pub struct DailyRow {
 const SELECT_ROWS: &str = "SELECT e.id, e.time_us, e.client, p.value AS person, g.value AS grp, \
      ib.value AS identified_by, q.name AS qname, qt.value AS qtype, c.value AS category, \
      e.action, r.value AS rule, ml.value AS matched_list, cn.name AS cname, e.rcode, \
-     e.upstream_latency_us, e.cached, e.transport \
+     e.upstream_latency_us, e.cached, e.transport, dv.value AS device \
      FROM events e \
      LEFT JOIN strings p ON p.id = e.person \
      JOIN strings g ON g.id = e.grp \
@@ -194,6 +200,7 @@ const SELECT_ROWS: &str = "SELECT e.id, e.time_us, e.client, p.value AS person, 
      JOIN strings r ON r.id = e.rule \
      LEFT JOIN strings ml ON ml.id = e.matched_list \
      LEFT JOIN domains cn ON cn.id = e.cname \
+     LEFT JOIN strings dv ON dv.id = e.device \
      WHERE 1 = 1";
 
 impl ActivityLog {
@@ -242,6 +249,11 @@ impl ActivityLog {
         }
         if let Some(action) = filter.action {
             qb.push(" AND e.action = ").push_bind(action_code(action));
+        }
+        if let Some(device) = &filter.device {
+            qb.push(" AND e.device = (SELECT id FROM strings WHERE value = ")
+                .push_bind(device.clone())
+                .push(")");
         }
         if let Some(from) = filter.from {
             qb.push(" AND e.time_us >= ").push_bind(micros(from));
@@ -437,10 +449,11 @@ fn row_of(r: &SqliteRow) -> Result<ActivityRow> {
         upstream_latency_us: latency.and_then(|v| u64::try_from(v).ok()),
         cached: r.try_get("cached")?,
         transport: transport_of(r.try_get("transport")?)?,
+        device: r.try_get("device")?,
     })
 }
 
-fn csv_fields(row: &ActivityRow) -> [String; 16] {
+fn csv_fields(row: &ActivityRow) -> [String; 17] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     [
         row.time.to_string(),
@@ -461,6 +474,7 @@ fn csv_fields(row: &ActivityRow) -> [String; 16] {
             .unwrap_or_default(),
         row.cached.to_string(),
         row.transport.to_string(),
+        opt(&row.device),
     ]
 }
 

@@ -339,6 +339,7 @@ struct Ids {
     rule: i64,
     matched_list: Option<i64>,
     cname: Option<i64>,
+    device: Option<i64>,
 }
 
 impl Writer {
@@ -406,6 +407,10 @@ impl Writer {
                 Some(v) => Some(self.domain_id(&mut tx, new_domains, v).await?),
                 None => None,
             };
+            let device = match e.device.as_deref() {
+                Some(v) => Some(self.string_id(&mut tx, new_strings, v).await?),
+                None => None,
+            };
             resolved.push(Ids {
                 person,
                 group: self.string_id(&mut tx, new_strings, &e.group).await?,
@@ -416,6 +421,7 @@ impl Writer {
                 rule: self.string_id(&mut tx, new_strings, &e.rule).await?,
                 matched_list,
                 cname,
+                device,
             });
         }
         for (chunk, chunk_ids) in events
@@ -425,7 +431,7 @@ impl Writer {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO events (time_us, client, person, grp, identified_by, qname, qtype, \
                  category, action, rule, matched_list, cname, rcode, upstream_latency_us, \
-                 cached, transport) ",
+                 cached, transport, device) ",
             );
             qb.push_values(chunk.iter().zip(chunk_ids), |mut b, (e, i)| {
                 b.push_bind(micros(e.time))
@@ -446,7 +452,8 @@ impl Writer {
                             .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
                     )
                     .push_bind(e.cached)
-                    .push_bind(transport_code(e.transport));
+                    .push_bind(transport_code(e.transport))
+                    .push_bind(i.device);
             });
             qb.build().persistent(true).execute(&mut *tx).await?;
         }

@@ -45,6 +45,7 @@ async fn export_writes_a_header_and_every_field() {
             "123456",
             "true",
             "https",
+            "Laptop 14",
         ]
     );
 }

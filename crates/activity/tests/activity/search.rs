@@ -36,6 +36,7 @@ async fn every_field_round_trips() {
     assert_eq!(r.upstream_latency_us, Some(123_456));
     assert!(r.cached);
     assert_eq!(r.transport, Transport::Https);
+    assert_eq!(r.device.as_deref(), Some("Laptop 14"));
 
     let p = &rows[1];
     assert_eq!(p.time, plain.time);
@@ -49,6 +50,7 @@ async fn every_field_round_trips() {
     assert_eq!(p.upstream_latency_us, Some(1500));
     assert!(!p.cached);
     assert_eq!(p.transport, Transport::Udp);
+    assert_eq!(p.device, None);
 
     let stats = log.stats();
     assert_eq!(stats.written, 2);
@@ -299,4 +301,35 @@ async fn limit_offset_and_cursor_page_through_in_order() {
         .len(),
         14
     );
+}
+
+#[tokio::test]
+async fn search_by_device() {
+    let (_dir, log) = open().await;
+    let on = |name: &str, device: Option<&str>, secs| gatehouse_dns::ActivityEvent {
+        device: device.map(str::to_owned),
+        transport: Transport::Https,
+        ..event(at(secs), name, Some("amy"), 1)
+    };
+    log.insert(&[
+        on("a.example", Some("Laptop 14"), 0),
+        on("b.example", Some("Laptop 15"), 1),
+        on("c.example", None, 2),
+        on("d.example", Some("Laptop 14"), 3),
+    ])
+    .await
+    .unwrap();
+    let device = |d: &str| ActivitySearch {
+        device: Some(d.to_owned()),
+        ..Default::default()
+    };
+    let rows = log.search(&device("Laptop 14")).await.unwrap();
+    assert_eq!(names(&rows), ["d.example", "a.example"]);
+    assert!(
+        rows.iter()
+            .all(|r| r.device.as_deref() == Some("Laptop 14"))
+    );
+    assert!(log.search(&device("Laptop 9")).await.unwrap().is_empty());
+    // A person's name is not a device, even though both are interned strings.
+    assert!(log.search(&device("amy")).await.unwrap().is_empty());
 }

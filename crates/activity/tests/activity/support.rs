@@ -47,6 +47,7 @@ pub fn event(time: Timestamp, qname: &str, person: Option<&str>, host: u8) -> Ac
         upstream_latency_us: Some(1500),
         cached: false,
         transport: Transport::Udp,
+        device: None,
     }
 }
 
@@ -86,5 +87,6 @@ pub fn full(time: Timestamp) -> ActivityEvent {
         upstream_latency_us: Some(123_456),
         cached: true,
         transport: Transport::Https,
+        device: Some("Laptop 14".to_owned()),
     }
 }
