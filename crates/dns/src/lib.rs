@@ -50,6 +50,9 @@ pub use config::{
     Binding, BlockMode, DnsConfig, DnsError, ForwardZone, LimitAction, RateLimit, Upstream,
 };
 pub use events::{ActivityEvent, DnsStats, EventReceiver, Transport};
+/// Who is asking, as the filter engine knows them (re-exported for callers of
+/// [`DnsService::handle_as`]).
+pub use gatehouse_filter::Identity;
 pub use identity::{IdentifiedBy, IdentityResolver, IdentitySource, NoIdentitySource};
 pub use server::{DnsHandle, DnsServer};
 pub use service::DnsService;

@@ -859,6 +859,7 @@ impl Gatehouse {
                 domain: q.domain.clone(),
                 category: q.category.clone(),
                 action: q.action,
+                device: None,
                 from: q.from,
                 to: q.to,
                 limit: q.limit.clamp(1, 500),

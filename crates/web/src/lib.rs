@@ -4,7 +4,8 @@
 //! service on [`gatehouse_service::Gatehouse`] and renders a typed askama template from
 //! `templates/`. [`security`] adds the response headers (strict CSP, no framing) and checks
 //! the CSRF token of every state-changing request; [`session`] turns the session cookie
-//! into the signed-in [`session::Viewer`].
+//! into the signed-in [`session::Viewer`]. [`views::doh`] answers DNS over HTTPS for the
+//! school's registered devices with the running DNS filter.
 
 pub mod error;
 pub mod pdf;
@@ -38,6 +39,15 @@ pub struct WebSettings {
     /// The captive portal's address, linked from the block page (e.g.
     /// `http://gatehouse.school.example/portal`).
     pub portal_url: String,
+    /// The running DNS filter, which answers DNS over HTTPS at `/dns-query`; `None` when
+    /// the DNS filter is not running (then `/dns-query` answers 503).
+    pub dns: Option<Arc<gatehouse_dns::DnsService>>,
+    /// The filtering groups (policy names) a device may be assigned to; empty when not
+    /// known (then any well-formed name is accepted).
+    pub filter_groups: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` header names the client of a DNS-over-HTTPS
+    /// request (a request from any other address is its own client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// A part of the installation `/healthz` reports on: `report()` gives its figures as a

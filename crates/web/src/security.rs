@@ -106,9 +106,14 @@ async fn token_in_body(headers: &HeaderMap, body: &Bytes) -> Option<String> {
 
 /// Refuse a state-changing request without a valid CSRF token (403), and one whose
 /// `Origin` names another site. API requests with a bearer token and no cookies are exempt:
-/// a browser cannot be made to send a bearer token.
+/// a browser cannot be made to send a bearer token. So are DNS-over-HTTPS queries (a POST
+/// of `application/dns-message` to `/dns-query`, see [`crate::views::doh::is_dns_post`]):
+/// they are not forms and act with no one's session.
 pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    if crate::views::doh::is_dns_post(req.method(), req.uri().path(), req.headers()) {
         return next.run(req).await;
     }
     let headers = req.headers();

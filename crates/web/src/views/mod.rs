@@ -10,6 +10,8 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod blocked;
+pub mod devices;
+pub mod doh;
 pub mod health;
 pub mod home;
 pub mod import;
@@ -81,6 +83,14 @@ pub fn routes() -> Router<AppState> {
         .route("/unblock-requests/{id}", post(unblock::decide))
         .route("/audit", get(audit::search))
         .route("/audit/verify", post(audit::verify))
+        .route("/devices", get(devices::list).post(devices::register))
+        .route("/devices/{id}/revoke", post(devices::revoke))
+        .route("/devices/{id}/assign", post(devices::reassign))
+        .route("/dns-query", get(doh::query).post(doh::query))
+        .route(
+            "/dns-query/{token}",
+            get(doh::device_query).post(doh::device_query),
+        )
         .route("/healthz", get(health::check))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/people", get(api::people))
@@ -153,6 +163,11 @@ impl Chrome {
             a.can(Action::View, Resource::UnblockRequests),
             "/unblock-requests",
             "Unblock requests",
+        );
+        add(
+            a.can(Action::View, Resource::Devices),
+            "/devices",
+            "Devices",
         );
         add(
             a.can(Action::View, Resource::AuditLog),

@@ -9,6 +9,8 @@ mod agreements;
 mod alerts;
 mod api;
 mod auth;
+mod devices;
+mod doh;
 mod filtering;
 mod import;
 mod support;

@@ -58,13 +58,18 @@ pub struct FilterSetup {
 impl TestApp {
     /// A fresh installation with one school, served on 127.0.0.1.
     pub async fn start(require_mfa: bool) -> Self {
-        Self::start_with(require_mfa, None).await
+        Self::start_with(require_mfa, None, WebSettings::default()).await
+    }
+
+    /// [`TestApp::start`] with these web settings (e.g. a DNS filter for DNS over HTTPS).
+    pub async fn start_with_settings(require_mfa: bool, settings: WebSettings) -> Self {
+        Self::start_with(require_mfa, None, settings).await
     }
 
     /// A fresh installation that runs the web filter (block page, portal, activity log);
     /// no second factor required.
     pub async fn start_filtering(gate: gatehouse_filter::GateMode) -> Self {
-        Self::start_with(false, Some(FilterSetup { gate })).await
+        Self::start_with(false, Some(FilterSetup { gate }), WebSettings::default()).await
     }
 
     /// The running filter.
@@ -72,7 +77,11 @@ impl TestApp {
         self.app.filter.as_ref().expect("the filter runs")
     }
 
-    async fn start_with(require_mfa: bool, filter: Option<FilterSetup>) -> Self {
+    async fn start_with(
+        require_mfa: bool,
+        filter: Option<FilterSetup>,
+        settings: WebSettings,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("t.db");
         let store = SqliteStore::open(&db_path)
@@ -95,7 +104,7 @@ impl TestApp {
         app.ensure_school(&Actor::cli(), "Test School")
             .await
             .expect("create the school");
-        let mut settings = WebSettings::default();
+        let mut settings = settings;
         let app = match filter {
             None => app,
             Some(f) => {
