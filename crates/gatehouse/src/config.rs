@@ -284,6 +284,9 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// A notice shown on every page (empty for none).
     pub banner: String,
+    /// Reverse proxies (subnets) whose `X-Forwarded-For` header names the client of a
+    /// DNS-over-HTTPS request; by default the proxy on the same host.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// `[security]`
@@ -324,6 +327,10 @@ impl Default for WebConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             secure_cookies: false,
             banner: String::new(),
+            trusted_proxies: ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
         }
     }
 }

@@ -72,6 +72,26 @@ pub fn engine_config(config: &Config, policies: Option<&PathBuf>) -> Result<Engi
     Ok(ec)
 }
 
+/// The filtering groups (policy names) of the installation, for assigning devices; empty
+/// (any well-formed name accepted) when the policies cannot be read, which is logged.
+pub fn filter_groups(config: &Config) -> Vec<String> {
+    match engine_config(config, None) {
+        Ok(ec) => ec
+            .policies
+            .policies
+            .iter()
+            .map(|p| p.name.clone())
+            .collect(),
+        Err(e) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "the filtering policies could not be read"
+            );
+            Vec::new()
+        }
+    }
+}
+
 /// Command-line overrides of `[dns]` (`--dns`, `--upstream`, `--lists`).
 #[derive(Debug, Clone, Default)]
 pub struct DnsOverrides {
@@ -170,10 +190,11 @@ pub fn dns_config(config: &Config, o: &DnsOverrides, web: SocketAddr) -> Result<
 }
 
 /// Start the DNS filter when the configuration or the command line asks for one, and give
-/// the web server what it needs to show the block page, the portal and the activity log:
-/// `app` decides with the filter's runtime, `settings` name this server's own hosts, the
-/// portal's address and the health probe. The filter's stored state (approved unblock
-/// requests, portal sign-ins, the signing gate) is loaded now and every minute after.
+/// the web server what it needs to show the block page, the portal and the activity log
+/// and to answer DNS over HTTPS: `app` decides with the filter's runtime, `settings` name
+/// this server's own hosts, the portal's address, the health probe and the DNS service.
+/// The filter's stored state (approved unblock requests, portal sign-ins, the signing
+/// gate) is loaded now and every minute after.
 pub async fn attach(
     config: &Config,
     o: &DnsOverrides,
@@ -220,6 +241,7 @@ pub async fn attach(
         }
     }));
     settings.health = Some(filter.health_probe());
+    settings.dns = Some(filter.handle.service());
     settings.own_hosts = own_hosts(config, web);
     settings.portal_url = format!("{}/portal", config.base_url(web).trim_end_matches('/'));
     Ok((app, Some(filter)))

@@ -45,6 +45,8 @@ pub async fn run(
     let mut settings = WebSettings {
         secure_cookies: false,
         banner: Some(banner),
+        filter_groups: crate::filtering::filter_groups(&config),
+        trusted_proxies: config.web.trusted_proxies.clone(),
         ..WebSettings::default()
     };
     let mut demo_config = config.clone();

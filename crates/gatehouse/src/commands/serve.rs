@@ -39,6 +39,8 @@ pub async fn run(
     let mut settings = WebSettings {
         secure_cookies: config.web.secure_cookies,
         banner: Some(config.web.banner.clone()).filter(|b| !b.trim().is_empty()),
+        filter_groups: crate::filtering::filter_groups(&config),
+        trusted_proxies: config.web.trusted_proxies.clone(),
         ..WebSettings::default()
     };
     let mailer = if config.email.reminders {
