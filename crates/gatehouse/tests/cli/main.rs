@@ -16,6 +16,8 @@
 //! - [`update`]: `lists update` from configured sources (shrink check, `--force`,
 //!   `--dry-run`) and the demo's compiled lists with the default policies.
 //! - [`dns`]: the demo's DNS filter over UDP (blocked, allowed and safe-search answers).
+//! - [`doh`]: DNS over HTTPS on the demo's web server, with a registered device's address
+//!   and without, and the activity log naming the device.
 //! - [`browser`]: the end-to-end tests in Chromium through chromedriver: sign in, import a
 //!   pupils file through the web pages, find the new pupil in the directory; staff sign a
 //!   changed agreement, the head publishes a new version and follows the register.
@@ -24,6 +26,7 @@ mod agreements;
 mod browser;
 mod commands;
 mod dns;
+mod doh;
 mod lists;
 mod support;
 mod update;
