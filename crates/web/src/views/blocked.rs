@@ -1,9 +1,10 @@
 //! The block page. The DNS filter answers a blocked name with this server's address, so a
 //! browser asking for `http://blocked.example/` arrives here with `Host: blocked.example`.
 //! [`intercept`] sends every such request (any host that is not one of this server's own
-//! names, any path but `/static/`) to the block page: what was blocked, the category, for
-//! whom and why, in words for the person's age, with a form to ask for access
-//! (`POST /gatehouse/unblock` on the same host, CSRF-checked like every form).
+//! names, any path but `/static/` and DNS over HTTPS's `/dns-query`) to the block page:
+//! what was blocked, the category, for whom and why, in words for the person's age, with a
+//! form to ask for access (`POST /gatehouse/unblock` on the same host, CSRF-checked like
+//! every form).
 //!
 //! HTTPS sites cannot show this page: the browser expects the site's own certificate and
 //! shows a connection error instead. The portal (`/portal`) lists a signed-in person's
@@ -46,6 +47,10 @@ fn is_own(state: &AppState, host: &str) -> bool {
 
 /// Serve the block page for requests to other hosts; pass the rest on.
 pub async fn intercept(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if super::doh::is_doh_path(req.uri().path()) {
+        // DNS over HTTPS may be reached by any name the school gives its devices.
+        return next.run(req).await;
+    }
     let foreign = match request_host(req.headers()) {
         Some(h) if state.app.filter.is_some() && !state.settings.own_hosts.is_empty() => {
             (!is_own(&state, &h)).then_some(h)

@@ -45,11 +45,16 @@ const BASE64URL: GeneralPurpose = GeneralPurpose::new(
 /// browser cannot send this type across sites without a CORS preflight, which Gatehouse
 /// never grants.
 pub fn is_dns_post(method: &Method, path: &str, headers: &HeaderMap) -> bool {
-    let doh_path = path == "/dns-query"
+    *method == Method::POST && is_doh_path(path) && is_dns_message(headers)
+}
+
+/// Whether `path` is the DoH endpoint: `/dns-query` or `/dns-query/{token}`. Such
+/// requests are answered whatever host they name (the block page is for browsers).
+pub fn is_doh_path(path: &str) -> bool {
+    path == "/dns-query"
         || path
             .strip_prefix("/dns-query/")
-            .is_some_and(|t| !t.is_empty() && !t.contains('/'));
-    *method == Method::POST && doh_path && is_dns_message(headers)
+            .is_some_and(|t| !t.is_empty() && !t.contains('/'))
 }
 
 /// Whether the request's `Content-Type` is `application/dns-message` (parameters ignored).

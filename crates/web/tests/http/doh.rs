@@ -411,3 +411,46 @@ async fn without_a_dns_filter_the_endpoint_is_unavailable() {
         .await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn dns_over_https_is_answered_whatever_host_it_names() {
+    // With the web filter running, requests naming another host get the block page; the
+    // DoH endpoint is not a page and is answered under any name the devices are given.
+    let t = TestApp::start_filtering(gatehouse_filter::GateMode::Off).await;
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/dns-query?dns={}",
+        t.base,
+        b64(&query(1, "example.org."))
+    );
+    let res = client
+        .get(&url)
+        .header("host", "doh.school.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no DNS filter here"
+    );
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("DNS filter is not running")
+    );
+    let page = client
+        .get(format!("{}/anything", t.base))
+        .header("host", "doh.school.example")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("doh.school.example"),
+        "the block page: {page}"
+    );
+}
