@@ -271,6 +271,8 @@ pub struct ActivityQuery {
     pub category: Option<String>,
     /// An action.
     pub action: Option<gatehouse_filter::Action>,
+    /// A registered device (its name; DNS over HTTPS with a device token).
+    pub device: Option<String>,
     /// From (inclusive).
     pub from: Option<Timestamp>,
     /// To (exclusive).
@@ -838,7 +840,7 @@ impl Gatehouse {
             "reason": reason.as_ref().map(Reason::as_str),
             "group": q.group, "client_ip": q.client_ip.map(|i| i.to_string()),
             "domain": q.domain, "category": q.category,
-            "action": q.action.map(|a| a.as_str()),
+            "action": q.action.map(|a| a.as_str()), "device": q.device,
             "from": q.from.map(|t| t.to_string()), "to": q.to.map(|t| t.to_string()),
         });
         self.store
@@ -859,7 +861,7 @@ impl Gatehouse {
                 domain: q.domain.clone(),
                 category: q.category.clone(),
                 action: q.action,
-                device: None,
+                device: q.device.clone(),
                 from: q.from,
                 to: q.to,
                 limit: q.limit.clamp(1, 500),

@@ -1,5 +1,5 @@
 //! The activity log (`/activity`): every filtering decision, searched by person, group,
-//! address, domain, category, action and time, and exported as CSV
+//! address, registered device, domain, category, action and time, and exported as CSV
 //! (`/activity/export`). Naming a person needs a reason, which the audit log records with
 //! the search (monitoring guidance: looking at a named person's use must be justified).
 
@@ -37,6 +37,8 @@ pub struct ActivityForm {
     category: String,
     #[serde(default)]
     action: String,
+    #[serde(default)]
+    device: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -104,6 +106,7 @@ impl ActivityForm {
             domain: some(&self.domain).map(|d| d.to_ascii_lowercase()),
             category: some(&self.category),
             action,
+            device: some(&self.device),
             from: day_start("from", &self.from)?,
             to,
             reason: some(&self.reason),
@@ -169,7 +172,10 @@ fn row(r: &ActivityRow, names: &std::collections::HashMap<String, String>) -> Ro
             })
             .unwrap_or_default(),
         group: r.group.clone(),
-        client: r.client.to_string(),
+        client: match &r.device {
+            Some(d) => format!("{d} ({})", r.client),
+            None => r.client.to_string(),
+        },
         name: r.qname.clone(),
         qtype: r.qtype.clone(),
         category: r.category.clone().unwrap_or_default(),

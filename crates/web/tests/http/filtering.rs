@@ -421,6 +421,39 @@ async fn activity_of_a_named_person_needs_a_reason_and_every_search_is_audited()
 }
 
 #[tokio::test]
+async fn activity_is_searched_by_registered_device_and_shows_its_name() {
+    let (t, ada) = school().await;
+    let log = t.filter().activity().unwrap().clone();
+    let ada_s = ada.to_string();
+    let on_laptop = gatehouse_dns::ActivityEvent {
+        device: Some("Laptop 7".into()),
+        transport: gatehouse_dns::Transport::Https,
+        identified_by: gatehouse_dns::IdentifiedBy::Caller,
+        client: "203.0.113.9".parse().unwrap(),
+        ..event(Some(&ada_s), "ks2", "bet365.com", Action::Block)
+    };
+    log.insert(&[
+        on_laptop,
+        event(Some(&ada_s), "ks2", "bbc.co.uk", Action::Allow),
+    ])
+    .await
+    .unwrap();
+    let dsl = t.signed_in("dsl").await;
+    let res = dsl.get("/activity?device=Laptop+7").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.body.contains("bet365.com"), "{}", res.body);
+    assert!(res.body.contains("Laptop 7 (203.0.113.9)"), "{}", res.body);
+    assert!(!res.body.contains("bbc.co.uk"), "only the laptop's queries");
+    let audited = t.audit_actions("activity.search").await;
+    assert!(audited[0].event.detail.contains("Laptop 7"));
+    let (_, _, body) = dsl.get_bytes("/activity/export?device=Laptop+7").await;
+    let csv = String::from_utf8(body).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",device"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().ends_with(",Laptop 7"), "{csv}");
+}
+
+#[tokio::test]
 async fn everyone_is_told_on_their_account_page_that_their_use_is_logged() {
     let (t, _) = school().await;
     let page = t.signed_in("teacher").await.get("/account").await;
