@@ -241,7 +241,8 @@ impl MonitorRules {
 pub struct AlertKey {
     /// The rule, e.g. `category:self_harm`, `keywords:weapons`, `burst`.
     pub rule: String,
-    /// `person:ID`, or `client:IP` when nobody was identified.
+    /// `person:ID`; `device:NAME` for a registered device assigned to nobody; else
+    /// `client:IP`.
     pub subject: String,
 }
 
@@ -281,9 +282,10 @@ pub struct Monitor {
 }
 
 fn subject(e: &ActivityEvent) -> String {
-    match &e.person {
-        Some(p) => format!("person:{p}"),
-        None => format!("client:{}", e.client),
+    match (&e.person, &e.device) {
+        (Some(p), _) => format!("person:{p}"),
+        (None, Some(d)) => format!("device:{d}"),
+        (None, None) => format!("client:{}", e.client),
     }
 }
 

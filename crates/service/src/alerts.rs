@@ -18,6 +18,7 @@ pub fn evidence_json(e: &ActivityEvent) -> String {
     serde_json::json!({
         "time": e.time.to_string(),
         "client": e.client.to_string(),
+        "device": e.device,
         "person": e.person,
         "group": e.group,
         "identified_by": e.identified_by.to_string(),

@@ -36,6 +36,7 @@ fn event(
         upstream_latency_us: None,
         cached: false,
         transport: gatehouse_dns::Transport::Udp,
+        device: None,
     }
 }
 
