@@ -177,6 +177,9 @@ pub async fn populate(app: &Gatehouse) -> Result<()> {
     seed_agreements(app)
         .await
         .context("publishing the demo agreements")?;
+    seed_alerts(app)
+        .await
+        .context("raising the demo monitoring alerts")?;
     Ok(())
 }
 
@@ -398,5 +401,125 @@ pub async fn seed_agreements(app: &Gatehouse) -> Result<()> {
             cli.event("demo.signatures", None, serde_json::json!({})),
         )
         .await?;
+    Ok(())
+}
+
+/// A realistic day of monitoring alerts: the last school day's DNS events of a few pupils run
+/// through the shipped rules (a self-harm search in words, a VPN, a burst on games, a late
+/// night), one acknowledged and one dismissed by the DSL.
+async fn seed_alerts(app: &Gatehouse) -> Result<()> {
+    use gatehouse_activity::monitor::{Monitor, MonitorRules};
+    use gatehouse_dns::{ActivityEvent, IdentifiedBy, Rcode, Transport};
+    use gatehouse_filter::Action;
+    let school = app.school().await?;
+    let pupils = app
+        .store
+        .list_people(
+            school.id,
+            &gatehouse_store::PeopleFilter {
+                kind: Some(PersonKind::Pupil),
+                year_group: Some("6".into()),
+                limit: 4,
+                ..Default::default()
+            },
+        )
+        .await?
+        .people;
+    let [a, b, c, d] = pupils.as_slice() else {
+        bail!("the demo school has fewer than four pupils in year 6");
+    };
+    let tz = jiff::tz::TimeZone::get(gatehouse_service::agreements::SCHOOL_TZ)
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    // the last school day before today
+    let mut yesterday = app.today().yesterday()?;
+    while matches!(
+        yesterday.weekday(),
+        jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+    ) {
+        yesterday = yesterday.yesterday()?;
+    }
+    let at = |h: i8, m: i8| -> Result<jiff::Timestamp> {
+        Ok(yesterday.at(h, m, 0, 0).to_zoned(tz.clone())?.timestamp())
+    };
+    let event = |who: i64, t: jiff::Timestamp, qname: &str, category: Option<&str>| ActivityEvent {
+        time: t,
+        client: std::net::IpAddr::from([10, 20, 6, u8::try_from(who % 200).unwrap_or(1)]),
+        person: Some(who.to_string()),
+        group: "ks2".into(),
+        identified_by: IdentifiedBy::Source,
+        qname: qname.into(),
+        qtype: "A".into(),
+        category: category.map(str::to_owned),
+        action: if category.is_some() {
+            Action::Block
+        } else {
+            Action::Allow
+        },
+        rule: category.map_or_else(|| "default:ks2".into(), |c| format!("policy:ks2/{c}")),
+        matched_list: None,
+        cname: None,
+        rcode: Rcode::NoError,
+        upstream_latency_us: None,
+        cached: false,
+        transport: Transport::Udp,
+        device: None,
+    };
+    let mut events = vec![
+        event(
+            a.id,
+            at(10, 14)?,
+            "why-do-i-want-to-self-harm.example",
+            None,
+        ),
+        event(a.id, at(10, 16)?, "self-harm-forum.example", None),
+        event(
+            b.id,
+            at(11, 2)?,
+            "free-vpn-unblock.example",
+            Some("circumvention"),
+        ),
+        event(
+            b.id,
+            at(11, 3)?,
+            "proxy-site.example",
+            Some("circumvention"),
+        ),
+        event(d.id, at(22, 47)?, "bbc.co.uk", None),
+    ];
+    for i in 0..22 {
+        events.push(event(
+            c.id,
+            at(12, 30)? + jiff::SignedDuration::from_secs(i * 9),
+            &format!("game{i}.example"),
+            Some("games"),
+        ));
+    }
+    events.sort_by_key(|e| e.time);
+    let rules = MonitorRules::uk_default().map_err(|e| anyhow::anyhow!(e))?;
+    let fold = rules.fold();
+    let mut monitor = Monitor::new(rules);
+    let raised: Vec<_> = events.iter().flat_map(|e| monitor.observe(e)).collect();
+    let alerts = app.record_alerts(&raised, fold).await?;
+    let dsl = Actor {
+        account_id: None,
+        person_id: None,
+        name: "dsl".into(),
+        roles: vec![gatehouse_domain::permissions::Role::Dsl],
+        ip: None,
+    };
+    for alert in &alerts {
+        if alert.rule == "circumvention" {
+            app.triage_alert(&dsl, alert.id, "acknowledge", "").await?;
+        }
+        if alert.rule == "outside_hours" {
+            app.triage_alert(
+                &dsl,
+                alert.id,
+                "dismiss",
+                "False positive: homework on the class blog, agreed with parents",
+            )
+            .await?;
+        }
+    }
     Ok(())
 }
