@@ -212,6 +212,18 @@ pub async fn attach(
         .context("loading the filter's overrides, portal sign-ins and signing gate")?;
     if let Some(mut alerts) = filter.alerts.take() {
         let mailer = config.mailer()?;
+        let (digester, digest_mailer) = (app.clone(), mailer.clone());
+        filter.tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                match digester.send_alert_digest(&digest_mailer).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(alerts = n, "daily alert digest sent"),
+                    Err(e) => tracing::error!("sending the daily alert digest: {e}"),
+                }
+            }
+        }));
         let (app, fold) = (app.clone(), filter.fold);
         filter.tasks.push(tokio::spawn(async move {
             while let Some(raised) = alerts.recv().await {

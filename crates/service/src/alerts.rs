@@ -49,6 +49,9 @@ pub struct EvidenceRow {
     pub action: String,
 }
 
+/// The setting holding the date of the last daily digest.
+const DIGEST_SETTING: &str = "alert_digest_sent_on";
+
 fn system(action: &str, detail: serde_json::Value) -> AuditEvent {
     AuditEvent {
         actor: "monitoring".into(),
@@ -190,6 +193,79 @@ impl Gatehouse {
             }
         }
         Ok(sent)
+    }
+
+    /// The daily digest: once a day from 07:00 (school time), every DSL gets one email
+    /// listing the new medium and low alerts not yet reported. Returns how many alerts it
+    /// listed (0 when it is not yet time, already sent today, or there is nothing new).
+    pub async fn send_alert_digest(&self, mailer: &Mailer) -> Result<usize> {
+        let tz = jiff::tz::TimeZone::get(crate::agreements::SCHOOL_TZ)
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let now = self.clock.now().to_zoned(tz);
+        let today = now.date().to_string();
+        if now.hour() < 7
+            || self.store.setting(DIGEST_SETTING).await?.as_deref() == Some(today.as_str())
+        {
+            return Ok(0);
+        }
+        let school = self.school().await?;
+        let pending: Vec<AlertRecord> = self
+            .store
+            .alerts(school.id, Some("new"), 10_000)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                a.notified_at.is_none() && !matches!(a.severity.as_str(), "critical" | "high")
+            })
+            .collect();
+        if !pending.is_empty() {
+            let mut body = format!(
+                "{} new monitoring alert{} to review:\n\n",
+                pending.len(),
+                if pending.len() == 1 { "" } else { "s" }
+            );
+            for a in &pending {
+                body.push_str(&format!(
+                    "- {} ({}): {}/alerts/{}\n",
+                    a.severity, a.rule, mailer.base_url, a.id
+                ));
+            }
+            for (email, name) in self.dsl_addresses(school.id).await? {
+                mailer
+                    .send(&Outgoing {
+                        to: email,
+                        to_name: name,
+                        subject: format!("Gatehouse: {} alerts to review", pending.len()),
+                        body: body.clone(),
+                    })
+                    .await?;
+            }
+            let at = self.clock.now();
+            for a in &pending {
+                self.store.mark_alert_notified(a.id, at).await?;
+            }
+        }
+        self.store.set_setting(DIGEST_SETTING, &today).await?;
+        Ok(pending.len())
+    }
+
+    /// Email addresses and names of every DSL account's person.
+    async fn dsl_addresses(&self, school: i64) -> Result<Vec<(String, String)>> {
+        let mut to = Vec::new();
+        for account in self.store.list_accounts(school).await? {
+            if account.disabled || !account.roles.contains(&Role::Dsl) {
+                continue;
+            }
+            let Some(pid) = account.person_id else {
+                continue;
+            };
+            if let Some(p) = self.store.person(school, pid).await?
+                && let Some(email) = &p.person.details.email
+            {
+                to.push((email.as_str().to_owned(), p.person.details.full_name()));
+            }
+        }
+        Ok(to)
     }
 
     /// Alerts, newest first: only `status` when given (`new`, `acknowledged`,

@@ -79,6 +79,8 @@ pub trait SchoolStore: Send + Sync {
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Set a setting if it is not yet set; returns the value now stored.
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String>;
+    /// Set a setting, replacing its value.
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 }
 
 /// People and their links.

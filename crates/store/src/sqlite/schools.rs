@@ -64,4 +64,18 @@ impl SchoolStore for SqliteStore {
         tx.commit().await?;
         Ok(v)
     }
+
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

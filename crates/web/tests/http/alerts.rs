@@ -101,6 +101,16 @@ async fn the_dsl_sees_triages_and_is_told_of_urgent_alerts_and_others_cannot_see
         mails[0]
     );
     assert!(mails[0].contains("high"), "{}", mails[0]);
+    // the others go in the daily digest, once a day
+    assert_eq!(t.app.send_alert_digest(&mailer).await.unwrap(), 1);
+    assert_eq!(t.app.send_alert_digest(&mailer).await.unwrap(), 0, "once a day");
+    let digest: Vec<String> = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .filter(|m| m.contains("alerts to review"))
+        .collect();
+    assert_eq!(digest.len(), 1);
+    assert!(digest[0].contains("medium (circumvention)"), "{}", digest[0]);
 
     // who sees them
     for name in ["esafety", "itadmin", "teacher"] {
