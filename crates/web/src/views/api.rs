@@ -131,3 +131,30 @@ pub async fn agreements(
         "agreements": list,
     })))
 }
+
+/// The alerts query.
+#[derive(Debug, Deserialize)]
+pub struct AlertsQuery {
+    status: Option<String>,
+}
+
+/// `GET /api/v1/alerts[?status=new|acknowledged|dismissed|escalated]`: monitoring alerts,
+/// newest first (the DSL team and the head; audited like the page).
+pub async fn alerts(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Query(q): Query<AlertsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s @ ("new" | "acknowledged" | "dismissed" | "escalated")) => Some(s),
+        Some(other) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("status: '{other}' is not new, acknowledged, dismissed or escalated"),
+            ));
+        }
+    };
+    let list = state.app.alerts(&actor, status).await?;
+    Ok(Json(json!({ "alerts": list })))
+}

@@ -93,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/healthz", get(health::check))
         .route("/api/v1/me", get(api::me))
+        .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/people", get(api::people))
         .route("/static/{file}", get(assets::file))
         .fallback(|| async { WebError::NotFound })

@@ -103,14 +103,55 @@ async fn the_dsl_sees_triages_and_is_told_of_urgent_alerts_and_others_cannot_see
     assert!(mails[0].contains("high"), "{}", mails[0]);
     // the others go in the daily digest, once a day
     assert_eq!(t.app.send_alert_digest(&mailer).await.unwrap(), 1);
-    assert_eq!(t.app.send_alert_digest(&mailer).await.unwrap(), 0, "once a day");
+    assert_eq!(
+        t.app.send_alert_digest(&mailer).await.unwrap(),
+        0,
+        "once a day"
+    );
     let digest: Vec<String> = std::fs::read_dir(outbox.path())
         .unwrap()
         .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
         .filter(|m| m.contains("alerts to review"))
         .collect();
     assert_eq!(digest.len(), 1);
-    assert!(digest[0].contains("medium (circumvention)"), "{}", digest[0]);
+    assert!(
+        digest[0].contains("medium (circumvention)"),
+        "{}",
+        digest[0]
+    );
+
+    // the API, under the same rules
+    let api = t.browser();
+    for (user, want) in [("dsl", StatusCode::OK), ("esafety", StatusCode::FORBIDDEN)] {
+        let (_, token) = t
+            .app
+            .create_token(&gatehouse_service::Actor::cli(), user, "test")
+            .await
+            .unwrap();
+        let res = api
+            .send(
+                api.client
+                    .get(api.url("/api/v1/alerts?status=new"))
+                    .bearer_auth(&token),
+            )
+            .await;
+        assert_eq!(res.status, want, "{user}: {}", res.body);
+        if want == StatusCode::OK {
+            let json = res.json();
+            let list = json["alerts"].as_array().unwrap();
+            assert_eq!(list.len(), 2, "{json}");
+            assert!(
+                list.iter()
+                    .any(|a| a["severity"] == "high" && a["person"]["name"] == "Ada Lovelace"),
+                "{json}"
+            );
+        }
+    }
+    let audited = t.audit_actions("alert.list").await;
+    assert!(
+        audited.iter().any(|e| e.event.actor == "dsl"),
+        "API reads are audited"
+    );
 
     // who sees them
     for name in ["esafety", "itadmin", "teacher"] {
