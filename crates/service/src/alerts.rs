@@ -269,7 +269,7 @@ impl Gatehouse {
     }
 
     /// Alerts, newest first: only `status` when given (`new`, `acknowledged`,
-    /// `dismissed`, `escalated`).
+    /// `dismissed`, `escalated`, or `open` for new and acknowledged).
     pub async fn alerts(&self, actor: &Actor, status: Option<&str>) -> Result<Vec<AlertRecord>> {
         actor.require(Action::View, Resource::Alerts)?;
         let school = self.school().await?;

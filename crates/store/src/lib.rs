@@ -371,7 +371,8 @@ pub trait AlertStore: Send + Sync {
         subject: &str,
         since: Timestamp,
     ) -> Result<Option<i64>>;
-    /// Alerts, newest first; only those with `status` when given.
+    /// Alerts, newest first; only those with `status` when given (`open`: new or
+    /// acknowledged).
     async fn alerts(
         &self,
         school: i64,

@@ -176,7 +176,8 @@ impl AlertStore for SqliteStore {
         limit: i64,
     ) -> Result<Vec<AlertRecord>> {
         let sql = format!(
-            "SELECT {COLUMNS} WHERE a.school_id = $1 AND ($2 IS NULL OR a.status = $2) \
+            "SELECT {COLUMNS} WHERE a.school_id = $1 AND ($2 IS NULL OR a.status = $2 \
+             OR ($2 = 'open' AND a.status IN ('new', 'acknowledged'))) \
              ORDER BY a.last_at DESC, a.id DESC LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
