@@ -7,6 +7,8 @@
 //! - A pupil's device is refused a gambling site by the DNS filter, the pupil opens the
 //!   block page and asks for access, the online safety lead approves, and the next query
 //!   from the device is answered.
+//! - A pupil's device asks for self-harm sites: a high alert is raised at once; the DSL
+//!   acknowledges it and escalates it.
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian/Ubuntu:
 //! `apt-get install chromium chromium-driver`). Without them the tests fail: they do not
@@ -726,5 +728,78 @@ async fn a_blocked_pupil_asks_for_access_and_the_online_safety_lead_approves() {
     let b = Browsing::start_with(&site, &["--upstream", &format!("static:{UPSTREAM}")]).await;
     let dns = b.server.dns.expect("the demo runs the DNS filter");
     let outcome = pupil_asks_for_a_blocked_site_and_is_let_through(&b.client, b.base(), dns).await;
+    b.finish(outcome).await;
+}
+
+async fn self_harm_queries_raise_an_alert_the_dsl_handles(
+    c: &Client,
+    base: &str,
+    dns: std::net::SocketAddr,
+) -> Result<()> {
+    sign_in(c, base, "pupil").await?;
+    c.goto(&format!("{base}/portal")).await?;
+    element(c, Locator::Id("portal-connect"))
+        .await?
+        .click()
+        .await?;
+    element(c, Locator::Id("portal-connected")).await?;
+    sign_out(c).await?;
+
+    resolve(dns, 1, "how-to-self-harm.example");
+    resolve(dns, 2, "self-harm-tips.example");
+
+    sign_in(c, base, "dsl").await?;
+    // raised as the events arrive (written at least every second): wait for it
+    let deadline = std::time::Instant::now() + WAIT;
+    let link = loop {
+        c.goto(&format!("{base}/alerts")).await?;
+        if let Ok(table) = c.find(Locator::Id("alerts")).await {
+            let text = words(&table).await?;
+            if text.contains("self harm") {
+                ensure!(
+                    text.contains("Sophia Bennett") && text.contains(" high "),
+                    "{text}"
+                );
+                break table
+                    .find(Locator::XPath(".//a[contains(., 'self harm')]"))
+                    .await?;
+            }
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "no self-harm alert on the alerts page"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    link.click().await?;
+    let count = text_of(c, Locator::Id("alert-count")).await?;
+    ensure!(
+        count.trim() == "2",
+        "both queries are in one alert: {count}"
+    );
+    let evidence = text_of(c, Locator::Id("evidence")).await?;
+    ensure!(evidence.contains("how-to-self-harm.example"), "{evidence}");
+    element(c, Locator::Id("acknowledge"))
+        .await?
+        .click()
+        .await?;
+    let status = text_of(c, Locator::Id("alert-status")).await?;
+    ensure!(status.contains("acknowledged (by dsl)"), "{status}");
+    element(c, Locator::Id("note"))
+        .await?
+        .send_keys("Spoke to Sophia with her class teacher")
+        .await?;
+    element(c, Locator::Id("escalate")).await?.click().await?;
+    let status = text_of(c, Locator::Id("alert-status")).await?;
+    ensure!(status.contains("escalated (by dsl)"), "{status}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_harm_queries_raise_a_high_alert_and_the_dsl_escalates_it() {
+    let site = Site::empty();
+    let b = Browsing::start_with(&site, &["--upstream", &format!("static:{UPSTREAM}")]).await;
+    let dns = b.server.dns.expect("the demo runs the DNS filter");
+    let outcome = self_harm_queries_raise_an_alert_the_dsl_handles(&b.client, b.base(), dns).await;
     b.finish(outcome).await;
 }
