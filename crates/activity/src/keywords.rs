@@ -5,10 +5,13 @@
 
 /// The words of `text`: runs of letters and digits, lower-cased.
 pub fn words(text: &str) -> Vec<String> {
+    split(text).map(str::to_lowercase).collect()
+}
+
+/// The words of `text` as slices of it (no lower-casing).
+pub fn split(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 /// The forms of a word that count as the word: itself and its regular plurals.
@@ -48,14 +51,14 @@ impl Term {
     }
 
     /// Start positions in `ws` where the term matches.
-    fn positions(&self, ws: &[String]) -> Vec<usize> {
+    fn positions<W: AsRef<str>>(&self, ws: &[W]) -> Vec<usize> {
         let n = self.words.len();
         (0..ws.len().saturating_sub(n - 1))
             .filter(|&i| {
                 self.words
                     .iter()
                     .zip(&ws[i..i + n])
-                    .all(|(forms, w)| forms.iter().any(|f| f == w))
+                    .all(|(forms, w)| forms.iter().any(|f| f == w.as_ref()))
             })
             .collect()
     }
@@ -67,6 +70,8 @@ pub struct KeywordLibrary {
     name: String,
     terms: Vec<Term>,
     false_positives: Vec<Term>,
+    /// Every form of every term's first word: a text with none of these has no match.
+    starts: std::collections::HashSet<String>,
 }
 
 impl KeywordLibrary {
@@ -77,10 +82,18 @@ impl KeywordLibrary {
                 .map(|t| Term::new(t).ok_or_else(|| format!("{what} {t:?} has no words")))
                 .collect::<Result<Vec<_>, _>>()
         };
+        let terms = parse(terms, "term")?;
+        let starts = terms
+            .iter()
+            .filter_map(|t| t.words.first())
+            .flatten()
+            .cloned()
+            .collect();
         Ok(KeywordLibrary {
             name: name.to_owned(),
-            terms: parse(terms, "term")?,
+            terms,
             false_positives: parse(false_positives, "false positive")?,
+            starts,
         })
     }
 
@@ -89,9 +102,25 @@ impl KeywordLibrary {
         &self.name
     }
 
-    /// The first term found in `text` outside every false positive, if any.
+    /// The first term found in `text` outside every false positive, if any. (Names from
+    /// the DNS filter are already lower case: they are split without copying.)
     pub fn find(&self, text: &str) -> Option<&str> {
-        let ws = words(text);
+        let lowered;
+        let text = if text.chars().any(char::is_uppercase) {
+            lowered = text.to_lowercase();
+            lowered.as_str()
+        } else {
+            text
+        };
+        let ws: Vec<&str> = split(text).collect();
+        self.find_in(&ws)
+    }
+
+    /// [`KeywordLibrary::find`] over text already split into lower-case words.
+    pub fn find_in(&self, ws: &[&str]) -> Option<&str> {
+        if !ws.iter().any(|w| self.starts.contains(*w)) {
+            return None;
+        }
         // word positions covered by a false positive
         let mut covered = vec![false; ws.len()];
         for fp in &self.false_positives {

@@ -279,6 +279,8 @@ pub struct Monitor {
     rules: MonitorRules,
     blocks: HashMap<String, VecDeque<ActivityEvent>>,
     open: HashMap<AlertKey, Timestamp>,
+    /// The local weekday and time of the last minute converted (most events share it).
+    clock: Option<(i64, Weekday, Time)>,
 }
 
 fn subject(e: &ActivityEvent) -> String {
@@ -296,12 +298,12 @@ impl Monitor {
             rules,
             blocks: HashMap::new(),
             open: HashMap::new(),
+            clock: None,
         }
     }
 
     /// Evaluate one event.
     pub fn observe(&mut self, e: &ActivityEvent) -> Vec<Alerted> {
-        let who = subject(e);
         let mut tripped: Vec<(String, Severity, String, Vec<ActivityEvent>)> = Vec::new();
         let verb = if matches!(e.action, Action::Block | Action::Warn) {
             "blocked"
@@ -336,8 +338,13 @@ impl Monitor {
                 ));
             }
         }
+        let words: Vec<&str> = if self.rules.keywords.is_empty() {
+            Vec::new()
+        } else {
+            crate::keywords::split(&e.qname).collect()
+        };
         for (lib, sev) in &self.rules.keywords {
-            if let Some(term) = lib.find(&e.qname) {
+            if let Some(term) = lib.find_in(&words) {
                 tripped.push((
                     format!("keywords:{}", lib.name()),
                     *sev,
@@ -349,7 +356,7 @@ impl Monitor {
         if let Some((n, window, sev)) = self.rules.burst
             && matches!(e.action, Action::Block)
         {
-            let q = self.blocks.entry(who.clone()).or_default();
+            let q = self.blocks.entry(subject(e)).or_default();
             q.push_back(e.clone());
             while q
                 .front()
@@ -362,32 +369,45 @@ impl Monitor {
                     "burst".into(),
                     sev,
                     format!(
-                        "{} blocked attempts in {} minutes",
+                        "{} blocked attempts in {} minutes (the last: {})",
                         q.len(),
-                        window.as_mins()
+                        window.as_mins(),
+                        e.qname
                     ),
                     q.iter().cloned().collect(),
                 ));
             }
         }
-        if !self.rules.hours.is_empty() {
-            let local = e.time.to_zoned(self.rules.timezone.clone());
+        if self.rules.hours.iter().any(|h| h.groups.contains(&e.group)) {
+            let minute = e.time.as_second().div_euclid(60);
+            let (weekday, time) = match self.clock {
+                Some((m, d, t)) if m == minute => (d, t),
+                _ => {
+                    let z = e.time.to_zoned(self.rules.timezone.clone());
+                    let t = z
+                        .time()
+                        .with()
+                        .second(0)
+                        .subsec_nanosecond(0)
+                        .build()
+                        .unwrap_or(z.time());
+                    self.clock = Some((minute, z.weekday(), t));
+                    (z.weekday(), t)
+                }
+            };
             for h in &self.rules.hours {
                 if !h.groups.contains(&e.group) {
                     continue;
                 }
-                let inside = h.days.contains(&local.weekday())
-                    && local.time() >= h.from
-                    && local.time() < h.to;
+                let inside = h.days.contains(&weekday) && time >= h.from && time < h.to;
                 if !inside {
                     tripped.push((
                         "outside_hours".into(),
                         h.severity,
                         format!(
-                            "{} asked for at {} on {}, outside permitted hours",
+                            "{} asked for at {} on {weekday:?}, outside permitted hours",
                             e.qname,
-                            local.strftime("%H:%M"),
-                            local.strftime("%A")
+                            time.strftime("%H:%M"),
                         ),
                         vec![e.clone()],
                     ));
@@ -395,6 +415,10 @@ impl Monitor {
                 }
             }
         }
+        if tripped.is_empty() {
+            return Vec::new();
+        }
+        let who = subject(e);
         let mut out = Vec::new();
         for (rule, severity, summary, evidence) in tripped {
             let key = AlertKey {
