@@ -124,14 +124,14 @@ impl KeywordLibrary {
         // word positions covered by a false positive
         let mut covered = vec![false; ws.len()];
         for fp in &self.false_positives {
-            for start in fp.positions(&ws) {
+            for start in fp.positions(ws) {
                 for c in covered.iter_mut().skip(start).take(fp.words.len()) {
                     *c = true;
                 }
             }
         }
         self.terms.iter().find_map(|t| {
-            t.positions(&ws)
+            t.positions(ws)
                 .into_iter()
                 .any(|start| !covered[start..start + t.words.len()].iter().all(|c| *c))
                 .then_some(t.text.as_str())
