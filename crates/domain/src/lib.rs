@@ -12,6 +12,7 @@ pub mod devices;
 pub mod error;
 pub mod filtering;
 pub mod import;
+pub mod incidents;
 pub mod password;
 pub mod people;
 pub mod permissions;

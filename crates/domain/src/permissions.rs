@@ -3,6 +3,7 @@
 //! This is the only place that answers "may this person do this?". Handlers and services
 //! call [`permits`]; nothing else compares role names. The matrix is tested as a table.
 
+use crate::incidents::IncidentKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -217,6 +218,76 @@ pub fn permits(roles: &[Role], action: Action, resource: Resource) -> bool {
     roles.iter().any(|r| allowed(*r, action, resource))
 }
 
+/// How far someone may go with one incident record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IncidentAccess {
+    /// Not at all: the record is not listed and cannot be opened.
+    None,
+    /// Only what they reported themselves: their report and its status, not the
+    /// chronology or what others added.
+    OwnReport,
+    /// Everything, and add to it: chronology entries, actions, sanctions, status.
+    Manage,
+}
+
+/// How far a holder of `role` may go with an incident of `kind`; `is_reporter` when they
+/// reported it.
+///
+/// Safeguarding records (safeguarding concerns, nude-image sharing, radicalisation,
+/// neutral notifications, low-level concerns about adults) are the DSL team's and the
+/// head's alone; online-safety records are also the online safety lead's; filtering
+/// failures and device misuse also the network manager's; data breaches the DPO's and the
+/// head's. Anyone sees what they reported.
+pub fn incident_access(role: Role, kind: IncidentKind, is_reporter: bool) -> IncidentAccess {
+    use IncidentKind as K;
+    use Role::*;
+    let manage = match kind {
+        K::Safeguarding
+        | K::NudeImageSharing
+        | K::Radicalisation
+        | K::NeutralNotification
+        | K::LowLevelConcern => matches!(role, Head | Dsl),
+        K::OnlineSafety | K::Cyberbullying | K::InappropriateContent => {
+            matches!(role, Head | Dsl | OnlineSafetyLead)
+        }
+        K::DeviceMisuse | K::FilteringFailure => {
+            matches!(role, Head | Dsl | OnlineSafetyLead | ItAdmin)
+        }
+        K::DataBreach => matches!(role, Head | Dpo),
+    };
+    if manage {
+        IncidentAccess::Manage
+    } else if is_reporter {
+        IncidentAccess::OwnReport
+    } else {
+        IncidentAccess::None
+    }
+}
+
+/// The widest access any of `roles` gives.
+pub fn incident_access_any(roles: &[Role], kind: IncidentKind, is_reporter: bool) -> IncidentAccess {
+    roles
+        .iter()
+        .map(|r| incident_access(*r, kind, is_reporter))
+        .max()
+        .unwrap_or(if is_reporter {
+            IncidentAccess::OwnReport
+        } else {
+            IncidentAccess::None
+        })
+}
+
+/// May a holder of `role` report an incident or concern? Everyone in school may; a
+/// parent contacts the school instead.
+pub fn may_report_incident(role: Role) -> bool {
+    role != Role::Parent
+}
+
+/// May a holder of `role` see the breach log (and its export) and the ICO countdown?
+pub fn may_see_breach_log(role: Role) -> bool {
+    incident_access(role, IncidentKind::DataBreach, false) == IncidentAccess::Manage
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +361,74 @@ mod tests {
                 Role::ItAdmin
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod incident_tests {
+    use super::*;
+
+    /// Incident access as a table: a row per role, a cell per kind in
+    /// `IncidentKind::ALL` order (online safety, safeguarding, cyberbullying, inappropriate
+    /// content, nude-image sharing, radicalisation, device misuse, filtering failure, data
+    /// breach, neutral notification, low-level concern): "M" manage, "-" nothing (then
+    /// only what they reported themselves).
+    const TABLE: &str = "
+        trust_admin        -  -  -  -  -  -  -  -  -  -  -
+        head               M  M  M  M  M  M  M  M  M  M  M
+        dsl                M  M  M  M  M  M  M  M  -  M  M
+        online_safety_lead M  -  M  M  -  -  M  M  -  -  -
+        dpo                -  -  -  -  -  -  -  -  M  -  -
+        it_admin           -  -  -  -  -  -  M  M  -  -  -
+        governor           -  -  -  -  -  -  -  -  -  -  -
+        staff              -  -  -  -  -  -  -  -  -  -  -
+        pupil              -  -  -  -  -  -  -  -  -  -  -
+        parent             -  -  -  -  -  -  -  -  -  -  -
+        visitor            -  -  -  -  -  -  -  -  -  -  -
+    ";
+
+    #[test]
+    fn incident_access_matches_the_table() {
+        let rows: Vec<&str> = TABLE
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(rows.len(), Role::ALL.len(), "every role has a row");
+        for row in rows {
+            let mut cells = row.split_whitespace();
+            let role: Role = cells.next().unwrap().parse().unwrap();
+            let cells: Vec<&str> = cells.collect();
+            assert_eq!(cells.len(), IncidentKind::ALL.len(), "row {role}");
+            for (kind, cell) in IncidentKind::ALL.iter().copied().zip(cells) {
+                let (stranger, reporter) = if cell == "M" {
+                    (IncidentAccess::Manage, IncidentAccess::Manage)
+                } else {
+                    (IncidentAccess::None, IncidentAccess::OwnReport)
+                };
+                assert_eq!(incident_access(role, kind, false), stranger, "{role} {kind:?}");
+                assert_eq!(
+                    incident_access(role, kind, true),
+                    reporter,
+                    "{role} reporter {kind:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_widest_role_counts_and_breach_log_is_dpo_and_head() {
+        assert_eq!(
+            incident_access_any(&[Role::Staff, Role::Dsl], IncidentKind::Safeguarding, false),
+            IncidentAccess::Manage
+        );
+        assert_eq!(
+            incident_access_any(&[], IncidentKind::Safeguarding, true),
+            IncidentAccess::OwnReport
+        );
+        let log: Vec<Role> = Role::ALL.into_iter().filter(|r| may_see_breach_log(*r)).collect();
+        assert_eq!(log, [Role::Head, Role::Dpo]);
+        assert!(!may_report_incident(Role::Parent));
+        assert!(may_report_incident(Role::Pupil));
     }
 }

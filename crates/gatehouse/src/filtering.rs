@@ -250,6 +250,13 @@ pub async fn attach(
             if let Err(e) = refresher.refresh_filter().await {
                 tracing::error!("refreshing the filter: {e}");
             }
+            // incident sanctions whose end date has come: the filter has stopped
+            // applying them; write "sanction ended" into their chronologies
+            match refresher.end_expired_sanctions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(ended = n, "incident sanctions ended"),
+                Err(e) => tracing::error!("ending incident sanctions: {e}"),
+            }
         }
     }));
     settings.health = Some(filter.health_probe());

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod devices;
 pub mod files;
 pub mod filtering;
+pub mod incidents;
 pub mod mail;
 pub mod people;
 pub mod reminders;
@@ -90,6 +91,17 @@ impl Actor {
         }
     }
 
+    /// Gatehouse itself, for periodic jobs (a sanction ending on its date).
+    pub fn system() -> Self {
+        Self {
+            account_id: None,
+            person_id: None,
+            name: "system".into(),
+            roles: Vec::new(),
+            ip: None,
+        }
+    }
+
     /// May this actor do `action` to `resource`?
     pub fn can(&self, action: Action, resource: Resource) -> bool {
         permits(&self.roles, action, resource)
@@ -118,6 +130,16 @@ impl Actor {
             ip: self.ip.clone(),
             detail: detail.to_string(),
         }
+    }
+}
+
+/// A text cell for a CSV export, with a leading `=`, `+`, `-` or `@` neutralised so a
+/// spreadsheet does not run it as a formula.
+pub fn csv_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
     }
 }
 

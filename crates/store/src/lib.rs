@@ -444,6 +444,113 @@ pub trait DeviceStore: Send + Sync {
     async fn device_seen(&self, id: i64, at: Timestamp) -> Result<()>;
 }
 
+/// Incidents and concerns, their append-only chronologies, evidence files, and the
+/// sanctions they write into the web filter.
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Store a new incident (with its people and breach details); returns its id.
+    async fn create_incident(
+        &self,
+        school: i64,
+        new: &NewIncident,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<i64>;
+    /// Every incident of a school, newest first (at most `limit`).
+    async fn incidents(&self, school: i64, limit: i64) -> Result<Vec<Incident>>;
+    /// One incident.
+    async fn incident(&self, school: i64, id: i64) -> Result<Option<Incident>>;
+    /// An incident's chronology, oldest first.
+    async fn incident_entries(&self, incident: i64) -> Result<Vec<IncidentEntry>>;
+    /// Add a chronology entry (there is no way to change or remove one). A correction
+    /// must name an entry of the same incident.
+    async fn append_incident_entry(
+        &self,
+        incident: i64,
+        entry: &NewEntry,
+        by: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<IncidentEntry>;
+    /// Change the incident's own fields and add the entry that records it, together.
+    async fn change_incident(
+        &self,
+        school: i64,
+        incident: i64,
+        change: &IncidentChange,
+        entry: &NewEntry,
+        by: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<Incident>;
+    /// Write a person override into the filter for a sanction, with its chronology
+    /// entry, together. Returns the override's id.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_incident_sanction(
+        &self,
+        school: i64,
+        incident: i64,
+        person: i64,
+        sanction: &gatehouse_domain::incidents::FilterSanction,
+        until: Timestamp,
+        entry: &NewEntry,
+        by: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<i64>;
+    /// Lift a sanction before its end, with its chronology entry, together.
+    /// [`StoreError::Conflict`] when it has already ended.
+    #[allow(clippy::too_many_arguments)]
+    async fn lift_incident_sanction(
+        &self,
+        school: i64,
+        incident: i64,
+        override_id: i64,
+        entry: &NewEntry,
+        by: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// The sanctions an incident wrote.
+    async fn incident_sanctions(&self, incident: i64) -> Result<Vec<IncidentSanction>>;
+    /// Sanctions whose end has come (`until <= now`, not lifted) and whose chronology
+    /// does not yet say they ended.
+    async fn sanctions_ended_unrecorded(
+        &self,
+        school: i64,
+        now: Timestamp,
+    ) -> Result<Vec<IncidentSanction>>;
+    /// Record that a sanction ended on its date (once: false when it was recorded already).
+    async fn record_sanction_end(
+        &self,
+        sanction: &IncidentSanction,
+        entry: &NewEntry,
+        by: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<bool>;
+    /// Keep the record of an evidence file (the bytes are kept by content hash elsewhere),
+    /// with its chronology entry.
+    async fn add_incident_attachment(
+        &self,
+        incident: i64,
+        file: &IncidentAttachment,
+        audit: AuditEvent,
+    ) -> Result<i64>;
+    /// Add someone to the people involved, with the chronology entry that says so.
+    async fn add_incident_person(
+        &self,
+        school: i64,
+        incident: i64,
+        person: &IncidentPerson,
+        by: &str,
+        at: Timestamp,
+        audit: AuditEvent,
+    ) -> Result<()>;
+    /// An incident's evidence files.
+    async fn incident_attachments(&self, incident: i64) -> Result<Vec<IncidentAttachment>>;
+}
+
 /// Whole-database operations.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
@@ -465,6 +572,7 @@ pub trait Store:
     + FilteringStore
     + AlertStore
     + DeviceStore
+    + IncidentStore
     + Maintenance
 {
 }
@@ -479,6 +587,7 @@ impl<T> Store for T where
         + FilteringStore
         + AlertStore
         + DeviceStore
+        + IncidentStore
         + Maintenance
 {
 }

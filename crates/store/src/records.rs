@@ -498,6 +498,177 @@ pub struct AlertRecord {
     pub note: Option<String>,
     /// When the DSL was told.
     pub notified_at: Option<Timestamp>,
+/// Someone involved in an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentPerson {
+    /// Their record in the directory, if they have one.
+    pub person_id: Option<i64>,
+    /// Their name as recorded.
+    pub name: String,
+    /// `pupil`, `staff` or `other`.
+    pub kind: String,
+    /// Their part in it.
+    pub involvement: gatehouse_domain::incidents::Involvement,
+}
+
+/// A new incident or concern.
+#[derive(Debug, Clone)]
+pub struct NewIncident {
+    /// What kind.
+    pub kind: gatehouse_domain::incidents::IncidentKind,
+    /// A one-line summary.
+    pub summary: String,
+    /// What happened.
+    pub description: String,
+    /// How serious.
+    pub severity: gatehouse_domain::incidents::Severity,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+    /// Username of who reported it.
+    pub reporter: String,
+    /// Their account.
+    pub reporter_account_id: Option<i64>,
+    /// Who was involved.
+    pub people: Vec<IncidentPerson>,
+    /// For a data breach: its details.
+    pub breach: Option<gatehouse_domain::incidents::BreachDetails>,
+}
+
+/// A stored incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    /// Id.
+    pub id: i64,
+    /// What kind.
+    pub kind: gatehouse_domain::incidents::IncidentKind,
+    /// A one-line summary.
+    pub summary: String,
+    /// What happened.
+    pub description: String,
+    /// How serious.
+    pub severity: gatehouse_domain::incidents::Severity,
+    /// Where it stands.
+    pub status: gatehouse_domain::incidents::Status,
+    /// The outcome, once closed.
+    pub outcome: Option<String>,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+    /// When it was reported.
+    pub reported_at: Timestamp,
+    /// Username of who reported it.
+    pub reporter: String,
+    /// Their account.
+    pub reporter_account_id: Option<i64>,
+    /// Username of who deals with it.
+    pub assignee: Option<String>,
+    /// Who was involved.
+    pub people: Vec<IncidentPerson>,
+    /// For a data breach: its details.
+    pub breach: Option<gatehouse_domain::incidents::BreachDetails>,
+}
+
+/// A chronology entry to add.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntry {
+    /// What kind (a note when `None`).
+    pub kind: Option<gatehouse_domain::incidents::EntryKind>,
+    /// What was noted, decided or done.
+    pub text: String,
+    /// When it was done (when it was recorded, if `None`).
+    pub occurred_at: Option<Timestamp>,
+    /// Who did it, when not who records it.
+    pub done_by: Option<String>,
+    /// How (phone, letter, meeting).
+    pub method: Option<String>,
+    /// A referral's agency.
+    pub agency: Option<gatehouse_domain::incidents::Agency>,
+    /// A referral's reference number.
+    pub reference: Option<String>,
+    /// The entry this one corrects.
+    pub corrects: Option<i64>,
+}
+
+/// A stored chronology entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentEntry {
+    /// Id.
+    pub id: i64,
+    /// The incident.
+    pub incident_id: i64,
+    /// What kind.
+    pub kind: gatehouse_domain::incidents::EntryKind,
+    /// What was noted, decided or done.
+    pub text: String,
+    /// When it was done.
+    pub occurred_at: Timestamp,
+    /// When it was written down.
+    pub recorded_at: Timestamp,
+    /// Who wrote it down.
+    pub recorded_by: String,
+    /// Who did it, when not who recorded it.
+    pub done_by: Option<String>,
+    /// How.
+    pub method: Option<String>,
+    /// A referral's agency.
+    pub agency: Option<gatehouse_domain::incidents::Agency>,
+    /// A referral's (or the ICO's) reference.
+    pub reference: Option<String>,
+    /// The entry this one corrects.
+    pub corrects: Option<i64>,
+    /// The filter override a sanction entry is about.
+    pub override_id: Option<i64>,
+}
+
+/// A change to an incident's own fields; each comes with its chronology entry.
+#[derive(Debug, Clone)]
+pub enum IncidentChange {
+    /// A new status (closing with its outcome).
+    Status {
+        /// The new status.
+        to: gatehouse_domain::incidents::Status,
+        /// The outcome (closing).
+        outcome: Option<String>,
+    },
+    /// Someone else deals with it (or nobody named).
+    Assign(Option<String>),
+    /// The breach details, replaced.
+    Breach(gatehouse_domain::incidents::BreachDetails),
+}
+
+/// A sanction that acts on the web filter, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentSanction {
+    /// The filter override.
+    pub override_id: i64,
+    /// The incident.
+    pub incident_id: i64,
+    /// The person.
+    pub person_id: i64,
+    /// What it does.
+    pub sanction: gatehouse_domain::incidents::FilterSanction,
+    /// When it ends (exclusive).
+    pub until: Timestamp,
+    /// When it was lifted early, if it was.
+    pub ended_at: Option<Timestamp>,
+}
+
+/// An evidence file of an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentAttachment {
+    /// Id.
+    pub id: i64,
+    /// The content's SHA-256 (where the bytes are kept).
+    pub sha256: String,
+    /// The name it was uploaded with.
+    pub file_name: String,
+    /// Its type.
+    pub mime: String,
+    /// Bytes.
+    pub size: i64,
+    /// Who added it.
+    pub added_by: String,
+    /// When.
+    pub added_at: Timestamp,
 }
 
 /// Whom a registered device is assigned to: its DNS queries are filtered with that

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod devices;
+mod incidents;
 mod reminders;
 
 use gatehouse_domain::clock::FixedClock;

@@ -12,6 +12,7 @@ mod alerts;
 mod audit;
 mod devices;
 mod filtering;
+mod incidents;
 mod people;
 mod schools;
 
