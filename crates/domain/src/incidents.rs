@@ -231,7 +231,8 @@ pub fn check_status_change(
 }
 
 /// The filter groups a person can be restricted to.
-pub const SANCTION_GROUPS: [&str; 6] = ["eyfs_ks1", "ks2", "ks3_4", "sixth_form", "staff", "guests"];
+pub const SANCTION_GROUPS: [&str; 6] =
+    ["eyfs_ks1", "ks2", "ks3_4", "sixth_form", "staff", "guests"];
 
 /// A sanction that acts on the web filter for one person until a date.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -275,10 +276,16 @@ impl FilterSanction {
 /// A sanction must end, in the future, within a school year.
 pub fn check_sanction_end(now: Timestamp, until: Timestamp) -> Result<(), DomainError> {
     if until <= now {
-        return Err(DomainError::invalid("until", "the end must be in the future"));
+        return Err(DomainError::invalid(
+            "until",
+            "the end must be in the future",
+        ));
     }
     if until.duration_since(now) > SignedDuration::from_hours(24 * 366) {
-        return Err(DomainError::invalid("until", "a sanction can last a year at most"));
+        return Err(DomainError::invalid(
+            "until",
+            "a sanction can last a year at most",
+        ));
     }
     Ok(())
 }
@@ -505,7 +512,12 @@ mod tests {
         assert!(b.check().unwrap_err().to_string().starts_with("decision:"));
         b.decision = ReportDecision::Report;
         b.people_told = Some(false);
-        assert!(b.check().unwrap_err().to_string().starts_with("people told:"));
+        assert!(
+            b.check()
+                .unwrap_err()
+                .to_string()
+                .starts_with("people told:")
+        );
         b.people_told = Some(true);
         assert!(b.check().is_ok());
         assert!(!b.settled(), "reported needs the ICO's reference");

@@ -265,7 +265,11 @@ pub fn incident_access(role: Role, kind: IncidentKind, is_reporter: bool) -> Inc
 }
 
 /// The widest access any of `roles` gives.
-pub fn incident_access_any(roles: &[Role], kind: IncidentKind, is_reporter: bool) -> IncidentAccess {
+pub fn incident_access_any(
+    roles: &[Role],
+    kind: IncidentKind,
+    is_reporter: bool,
+) -> IncidentAccess {
     roles
         .iter()
         .map(|r| incident_access(*r, kind, is_reporter))
@@ -406,7 +410,11 @@ mod incident_tests {
                 } else {
                     (IncidentAccess::None, IncidentAccess::OwnReport)
                 };
-                assert_eq!(incident_access(role, kind, false), stranger, "{role} {kind:?}");
+                assert_eq!(
+                    incident_access(role, kind, false),
+                    stranger,
+                    "{role} {kind:?}"
+                );
                 assert_eq!(
                     incident_access(role, kind, true),
                     reporter,
@@ -426,7 +434,10 @@ mod incident_tests {
             incident_access_any(&[], IncidentKind::Safeguarding, true),
             IncidentAccess::OwnReport
         );
-        let log: Vec<Role> = Role::ALL.into_iter().filter(|r| may_see_breach_log(*r)).collect();
+        let log: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| may_see_breach_log(*r))
+            .collect();
         assert_eq!(log, [Role::Head, Role::Dpo]);
         assert!(!may_report_incident(Role::Parent));
         assert!(may_report_incident(Role::Pupil));

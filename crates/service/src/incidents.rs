@@ -8,17 +8,16 @@
 use crate::{Actor, Gatehouse, Result, ServiceError};
 use gatehouse_domain::incidents::{
     BreachClock, BreachDetails, EntryKind, FilterSanction, IncidentKind, Involvement,
-    ReportDecision, Severity,
-    Status, check_sanction_end, check_status_change, ico_deadline, required_text,
+    ReportDecision, Severity, Status, check_sanction_end, check_status_change, ico_deadline,
+    required_text,
 };
+use gatehouse_domain::people::PersonKind;
 use gatehouse_domain::permissions::{
     IncidentAccess, incident_access_any, may_report_incident, may_see_breach_log,
 };
-use gatehouse_domain::people::PersonKind;
 use gatehouse_store::{
-    PeopleFilter,
-    Incident, IncidentAttachment, IncidentChange, IncidentEntry, IncidentPerson,
-    IncidentSanction, NewEntry, NewIncident,
+    Incident, IncidentAttachment, IncidentChange, IncidentEntry, IncidentPerson, IncidentSanction,
+    NewEntry, NewIncident, PeopleFilter,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -203,7 +202,9 @@ impl Gatehouse {
 
     /// One record, as far as the actor may see it. Every view is audited.
     pub async fn incident(&self, actor: &Actor, id: i64) -> Result<IncidentView> {
-        let (_, incident, access) = self.incident_for(actor, id, IncidentAccess::OwnReport).await?;
+        let (_, incident, access) = self
+            .incident_for(actor, id, IncidentAccess::OwnReport)
+            .await?;
         self.store
             .append_audit(
                 self.clock.now(),
@@ -285,7 +286,9 @@ impl Gatehouse {
         }
         let now = self.clock.now();
         if entry.occurred_at.is_some_and(|t| t > now) {
-            return Err(ServiceError::Invalid("when: cannot be in the future".into()));
+            return Err(ServiceError::Invalid(
+                "when: cannot be in the future".into(),
+            ));
         }
         let event = actor.event(
             "incident.entry",
@@ -314,7 +317,9 @@ impl Gatehouse {
                 .person(school, pid)
                 .await?
                 .map(|r| r.person)
-                .ok_or_else(|| ServiceError::Invalid(format!("person: there is nobody with id {pid}")))?
+                .ok_or_else(|| {
+                    ServiceError::Invalid(format!("person: there is nobody with id {pid}"))
+                })?
         } else {
             let page = self
                 .store
@@ -604,7 +609,11 @@ impl Gatehouse {
         let school = self.school().await?;
         let now = self.clock.now();
         let mut n = 0;
-        for s in self.store.sanctions_ended_unrecorded(school.id, now).await? {
+        for s in self
+            .store
+            .sanctions_ended_unrecorded(school.id, now)
+            .await?
+        {
             let event = Actor::system().event(
                 "incident.sanction_end",
                 Some(format!("incident:{}", s.incident_id)),

@@ -2,11 +2,11 @@
 //! end on time, and the breach deadline.
 
 use crate::{import, world};
+use gatehouse_domain::clock::Clock;
 use gatehouse_domain::incidents::{
     BreachClock, BreachDetails, EntryKind, FilterSanction, IncidentKind, Involvement,
     ReportDecision, Severity, Status,
 };
-use gatehouse_domain::clock::Clock;
 use gatehouse_domain::people::PersonKind;
 use gatehouse_domain::permissions::{IncidentAccess, Role};
 use gatehouse_service::incidents::ReportRequest;
@@ -53,7 +53,10 @@ async fn each_role_sees_the_records_the_matrix_gives_it_and_every_view_is_audite
     let w = world("2025-03-10T09:00:00Z").await;
     let teacher = actor("teacher", 100, &[Role::Staff]);
     for kind in IncidentKind::ALL {
-        w.app.report_incident(&teacher, &report(*kind)).await.unwrap();
+        w.app
+            .report_incident(&teacher, &report(*kind))
+            .await
+            .unwrap();
     }
     let seen = |a: Actor| {
         let app = w.app.clone();
@@ -71,7 +74,11 @@ async fn each_role_sees_the_records_the_matrix_gives_it_and_every_view_is_audite
     };
     use IncidentKind as K;
     assert_eq!(seen(actor("head", 1, &[Role::Head])).await.len(), 11);
-    assert!(!seen(actor("dsl", 2, &[Role::Dsl])).await.contains(&K::DataBreach));
+    assert!(
+        !seen(actor("dsl", 2, &[Role::Dsl]))
+            .await
+            .contains(&K::DataBreach)
+    );
     assert_eq!(
         seen(actor("it", 3, &[Role::ItAdmin])).await,
         [K::DeviceMisuse, K::FilteringFailure]
@@ -100,7 +107,10 @@ async fn each_role_sees_the_records_the_matrix_gives_it_and_every_view_is_audite
         .await
         .unwrap();
     let view = w.app.incident(&teacher, safeguarding.id).await.unwrap();
-    assert!(view.entries.is_empty(), "the reporter does not see the chronology");
+    assert!(
+        view.entries.is_empty(),
+        "the reporter does not see the chronology"
+    );
     assert!(matches!(
         w.app
             .add_incident_entry(&teacher, safeguarding.id, NewEntry::default())
@@ -115,7 +125,12 @@ async fn each_role_sees_the_records_the_matrix_gives_it_and_every_view_is_audite
         Err(ServiceError::NotFound(_))
     ));
     assert_eq!(
-        w.app.incident(&dsl, safeguarding.id).await.unwrap().entries.len(),
+        w.app
+            .incident(&dsl, safeguarding.id)
+            .await
+            .unwrap()
+            .entries
+            .len(),
         1
     );
     let views = w
@@ -197,7 +212,12 @@ async fn corrections_refer_to_the_entry_they_correct_and_status_needs_an_outcome
     assert!(matches!(closing, Err(ServiceError::Invalid(m)) if m.starts_with("outcome:")));
     let closed = w
         .app
-        .set_incident_status(&dsl, id, Status::Closed, Some("Resolved with both families".into()))
+        .set_incident_status(
+            &dsl,
+            id,
+            Status::Closed,
+            Some("Resolved with both families".into()),
+        )
         .await
         .unwrap();
     assert_eq!(closed.status, Status::Closed);
@@ -211,7 +231,10 @@ async fn corrections_refer_to_the_entry_they_correct_and_status_needs_an_outcome
             EntryKind::StatusChange
         ]
     );
-    assert_eq!(view.entries[0].text, "Told mother by phone", "kept as it was");
+    assert_eq!(
+        view.entries[0].text, "Told mother by phone",
+        "kept as it was"
+    );
 }
 
 async fn pupil_incident(app: &Gatehouse, dsl: &Actor) -> (i64, i64) {
@@ -243,7 +266,14 @@ async fn a_sanction_writes_a_filter_override_and_ends_by_itself_on_time() {
     let until: Timestamp = "2025-03-15T00:00:00Z".parse().unwrap();
     let oid = w
         .app
-        .apply_sanction(&dsl, id, person, &FilterSanction::InternetRemoved, until, "Five days")
+        .apply_sanction(
+            &dsl,
+            id,
+            person,
+            &FilterSanction::InternetRemoved,
+            until,
+            "Five days",
+        )
         .await
         .unwrap();
     let now = w.clock.now();
@@ -259,14 +289,25 @@ async fn a_sanction_writes_a_filter_override_and_ends_by_itself_on_time() {
     // at the end the filter no longer applies it, and the chronology says so once
     w.clock.set("2025-03-15T00:01:00Z".parse().unwrap());
     let now = w.clock.now();
-    assert!(w.app.store.active_overrides(school, now).await.unwrap().is_empty());
+    assert!(
+        w.app
+            .store
+            .active_overrides(school, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(w.app.end_expired_sanctions().await.unwrap(), 1);
     assert_eq!(w.app.end_expired_sanctions().await.unwrap(), 0);
     let view = w.app.incident(&dsl, id).await.unwrap();
     let kinds: Vec<EntryKind> = view.entries.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
-        [EntryKind::Note, EntryKind::FilterSanction, EntryKind::SanctionEnded]
+        [
+            EntryKind::Note,
+            EntryKind::FilterSanction,
+            EntryKind::SanctionEnded
+        ]
     );
     let ended = view.entries.last().unwrap();
     assert_eq!(ended.occurred_at, until);
@@ -283,26 +324,60 @@ async fn a_sanction_lifted_early_stops_at_once_and_cannot_be_lifted_twice() {
     let restricted = FilterSanction::parse("restrict:eyfs_ks1").unwrap();
     let bad = w
         .app
-        .apply_sanction(&dsl, id, person, &restricted, "2025-03-01T00:00:00Z".parse().unwrap(), "")
+        .apply_sanction(
+            &dsl,
+            id,
+            person,
+            &restricted,
+            "2025-03-01T00:00:00Z".parse().unwrap(),
+            "",
+        )
         .await;
     assert!(matches!(bad, Err(ServiceError::Invalid(m)) if m.starts_with("until:")));
     let stranger = w
         .app
-        .apply_sanction(&dsl, id, person + 1000, &restricted, "2025-03-20T00:00:00Z".parse().unwrap(), "")
+        .apply_sanction(
+            &dsl,
+            id,
+            person + 1000,
+            &restricted,
+            "2025-03-20T00:00:00Z".parse().unwrap(),
+            "",
+        )
         .await;
     assert!(matches!(stranger, Err(ServiceError::Invalid(m)) if m.starts_with("person:")));
     let oid = w
         .app
-        .apply_sanction(&dsl, id, person, &restricted, "2025-03-20T00:00:00Z".parse().unwrap(), "")
+        .apply_sanction(
+            &dsl,
+            id,
+            person,
+            &restricted,
+            "2025-03-20T00:00:00Z".parse().unwrap(),
+            "",
+        )
         .await
         .unwrap();
     let now = w.clock.now();
     let o = &w.app.store.active_overrides(school, now).await.unwrap()[0];
-    assert_eq!((o.action.as_deref(), o.policy.as_deref()), (None, Some("eyfs_ks1")));
+    assert_eq!(
+        (o.action.as_deref(), o.policy.as_deref()),
+        (None, Some("eyfs_ks1"))
+    );
     w.clock.advance(SignedDuration::from_hours(24));
-    w.app.lift_sanction(&dsl, id, oid, "Apologised and made amends").await.unwrap();
+    w.app
+        .lift_sanction(&dsl, id, oid, "Apologised and made amends")
+        .await
+        .unwrap();
     let now = w.clock.now();
-    assert!(w.app.store.active_overrides(school, now).await.unwrap().is_empty());
+    assert!(
+        w.app
+            .store
+            .active_overrides(school, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         w.app.lift_sanction(&dsl, id, oid, "again").await,
         Err(ServiceError::Invalid(_))
@@ -310,7 +385,14 @@ async fn a_sanction_lifted_early_stops_at_once_and_cannot_be_lifted_twice() {
     // lifted early: nothing more is written at the end date
     w.clock.set("2025-03-21T00:00:00Z".parse().unwrap());
     assert_eq!(w.app.end_expired_sanctions().await.unwrap(), 0);
-    let last = w.app.incident(&dsl, id).await.unwrap().entries.pop().unwrap();
+    let last = w
+        .app
+        .incident(&dsl, id)
+        .await
+        .unwrap()
+        .entries
+        .pop()
+        .unwrap();
     assert_eq!(last.kind, EntryKind::SanctionLifted);
 }
 
@@ -326,28 +408,56 @@ async fn the_breach_countdown_shows_to_the_dpo_and_head_until_settled() {
         .unwrap();
     let c = w.app.breach_countdowns(&head).await.unwrap();
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].deadline, "2025-03-13T08:00:00Z".parse::<Timestamp>().unwrap());
-    assert_eq!(c[0].clock, BreachClock::Remaining { hours: 71, minutes: 0 });
-    assert!(w.app.breach_countdowns(&actor("dsl", 2, &[Role::Dsl])).await.unwrap().is_empty());
+    assert_eq!(
+        c[0].deadline,
+        "2025-03-13T08:00:00Z".parse::<Timestamp>().unwrap()
+    );
+    assert_eq!(
+        c[0].clock,
+        BreachClock::Remaining {
+            hours: 71,
+            minutes: 0
+        }
+    );
+    assert!(
+        w.app
+            .breach_countdowns(&actor("dsl", 2, &[Role::Dsl]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     w.clock.set("2025-03-13T10:00:00Z".parse().unwrap());
     assert_eq!(
         w.app.breach_countdowns(&dpo).await.unwrap()[0].clock,
         BreachClock::Overdue { hours: 2 }
     );
-    let mut b = w.app.incident(&dpo, id).await.unwrap().incident.breach.unwrap();
+    let mut b = w
+        .app
+        .incident(&dpo, id)
+        .await
+        .unwrap()
+        .incident
+        .breach
+        .unwrap();
     b.decision = ReportDecision::DoNotReport(" ".into());
     let refused = w.app.record_breach(&dpo, id, b.clone()).await;
     assert!(matches!(refused, Err(ServiceError::Invalid(m)) if m.starts_with("reason:")));
-    b.decision = ReportDecision::DoNotReport("Sent to a colleague at the same school and deleted".into());
+    b.decision =
+        ReportDecision::DoNotReport("Sent to a colleague at the same school and deleted".into());
     b.risk = Some(gatehouse_domain::incidents::Risk::None);
     w.app.record_breach(&dpo, id, b).await.unwrap();
     assert!(w.app.breach_countdowns(&dpo).await.unwrap().is_empty());
     let csv = String::from_utf8(w.app.export_breach_log(&dpo).await.unwrap()).unwrap();
-    assert!(csv.starts_with("id,summary,discovered,ico_deadline"), "{csv}");
+    assert!(
+        csv.starts_with("id,summary,discovered,ico_deadline"),
+        "{csv}"
+    );
     assert!(csv.contains("2025-03-13T08:00:00Z"), "{csv}");
     assert!(csv.contains("not_report,Sent to a colleague"), "{csv}");
     assert!(matches!(
-        w.app.export_breach_log(&actor("dsl", 2, &[Role::Dsl])).await,
+        w.app
+            .export_breach_log(&actor("dsl", 2, &[Role::Dsl]))
+            .await,
         Err(ServiceError::Forbidden)
     ));
 }

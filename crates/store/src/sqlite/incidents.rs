@@ -5,14 +5,14 @@
 use super::{SqliteStore, audit, corrupt};
 use crate::time::{parse_ts, ts};
 use crate::{
-    Incident, IncidentAttachment, IncidentChange, IncidentEntry, IncidentPerson,
-    IncidentSanction, IncidentStore, NewEntry, NewIncident, Result, StoreError,
+    Incident, IncidentAttachment, IncidentChange, IncidentEntry, IncidentPerson, IncidentSanction,
+    IncidentStore, NewEntry, NewIncident, Result, StoreError,
 };
 use async_trait::async_trait;
 use gatehouse_domain::audit::AuditEvent;
 use gatehouse_domain::incidents::{
-    Agency, BreachDetails, EntryKind, FilterSanction, IncidentKind, Involvement,
-    ReportDecision, Risk, Severity, Status,
+    Agency, BreachDetails, EntryKind, FilterSanction, IncidentKind, Involvement, ReportDecision,
+    Risk, Severity, Status,
 };
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
@@ -60,7 +60,9 @@ fn breach(row: &SqliteRow) -> Result<Option<BreachDetails>> {
             .transpose()?,
         decision,
         ico_reference: row.try_get("ico_reference")?,
-        people_told: row.try_get::<Option<i64>, _>("people_told")?.map(|v| v != 0),
+        people_told: row
+            .try_get::<Option<i64>, _>("people_told")?
+            .map(|v| v != 0),
         measures: row.try_get("measures")?,
     }))
 }

@@ -8,6 +8,7 @@ mod alerts;
 mod audit;
 mod devices;
 mod filtering;
+mod incidents;
 mod maintenance;
 mod migrations;
 mod people;

@@ -36,6 +36,18 @@ struct HomePage {
     filter: Option<FilterStatus>,
     pending_requests: Option<usize>,
     new_alerts: Option<(usize, usize)>,
+    breaches: Vec<BreachTile>,
+    can_report: bool,
+}
+
+/// A data breach whose ICO deadline runs, for the DPO's and head's home pages.
+#[derive(Debug)]
+pub struct BreachTile {
+    id: i64,
+    summary: String,
+    deadline: String,
+    clock: String,
+    overdue: bool,
 }
 
 /// The web filter's state, for those who look after it.
@@ -127,6 +139,22 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
         } else {
             None
         };
+    let breaches = state
+        .app
+        .breach_countdowns(a)
+        .await?
+        .into_iter()
+        .map(|c| BreachTile {
+            id: c.incident.id,
+            summary: c.incident.summary,
+            deadline: super::incidents::local(c.deadline),
+            clock: c.clock.describe(),
+            overdue: matches!(
+                c.clock,
+                gatehouse_domain::incidents::BreachClock::Overdue { .. }
+            ),
+        })
+        .collect();
     let account = &viewer.session.info.account;
     let page = HomePage {
         filter: if a.can(Action::View, Resource::Activity) {
@@ -140,6 +168,11 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
         } else {
             None
         },
+        breaches,
+        can_report: a
+            .roles
+            .iter()
+            .any(|r| gatehouse_domain::permissions::may_report_incident(*r)),
         chrome: Chrome::for_viewer(&state, &viewer, "/").await,
         roles: a.roles.iter().map(|r| r.label()).collect(),
         tiles,

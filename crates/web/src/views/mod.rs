@@ -15,6 +15,7 @@ pub mod doh;
 pub mod health;
 pub mod home;
 pub mod import;
+pub mod incidents;
 pub mod people;
 pub mod portal;
 pub mod sign;
@@ -81,6 +82,24 @@ pub fn routes() -> Router<AppState> {
         .route("/activity/export", get(activity::export))
         .route("/unblock-requests", get(unblock::list))
         .route("/unblock-requests/{id}", post(unblock::decide))
+        .route("/incidents", get(incidents::list))
+        .route(
+            "/incidents/new",
+            get(incidents::report_form).post(incidents::report),
+        )
+        .route("/incidents/{id}", get(incidents::show))
+        .route("/incidents/{id}/entries", post(incidents::add_entry))
+        .route("/incidents/{id}/status", post(incidents::status))
+        .route("/incidents/{id}/people", post(incidents::add_person))
+        .route("/incidents/{id}/sanctions", post(incidents::sanction))
+        .route(
+            "/incidents/{id}/sanctions/{override_id}/lift",
+            post(incidents::lift),
+        )
+        .route("/incidents/{id}/breach", post(incidents::breach))
+        .route("/breaches", get(incidents::breach_log))
+        .route("/breaches/export", get(incidents::breach_export))
+        .route("/api/v1/incidents", get(incidents::api_list))
         .route("/audit", get(audit::search))
         .route("/audit/verify", post(audit::verify))
         .route("/devices", get(devices::list).post(devices::register))
@@ -174,6 +193,20 @@ impl Chrome {
             a.can(Action::View, Resource::AuditLog),
             "/audit",
             "Audit log",
+        );
+        add(
+            a.roles
+                .iter()
+                .any(|r| gatehouse_domain::permissions::may_report_incident(*r)),
+            "/incidents",
+            if a.roles
+                .iter()
+                .all(|r| *r == gatehouse_domain::permissions::Role::Pupil)
+            {
+                "Tell someone"
+            } else {
+                "Incidents"
+            },
         );
         add(state.app.filter.is_some(), "/portal", "Internet");
         add(true, "/account", "My account");
