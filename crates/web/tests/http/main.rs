@@ -13,4 +13,5 @@ mod devices;
 mod doh;
 mod filtering;
 mod import;
+mod incidents;
 mod support;

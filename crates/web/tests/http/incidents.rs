@@ -1,0 +1,190 @@
+//! Incidents over HTTP: a teacher reports a concern from the form, the DSL sees it and adds
+//! to the chronology, IT staff do not see it, the head sees a breach countdown, and the API
+//! follows the same rules.
+
+use crate::support::TestApp;
+use gatehouse_domain::permissions::Role;
+use gatehouse_service::Actor;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn a_concern_reported_on_the_form_reaches_the_dsl_and_nobody_else() {
+    let t = TestApp::start(false).await;
+    t.add_account("tom.teacher", &[Role::Staff]).await;
+    t.add_account("dee.dsl", &[Role::Dsl]).await;
+    t.add_account("ian.it", &[Role::ItAdmin]).await;
+
+    let teacher = t.signed_in("tom.teacher").await;
+    let form = teacher.get("/incidents/new").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let csrf = form.csrf();
+    let missing = teacher
+        .post_form(
+            "/incidents/new",
+            &[
+                ("csrf_token", &csrf),
+                ("kind", "safeguarding"),
+                ("summary", "Worried about a pupil"),
+                ("description", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(
+        missing.body.contains("description: this is required"),
+        "{}",
+        missing.body
+    );
+    let sent = teacher
+        .post_form(
+            "/incidents/new",
+            &[
+                ("csrf_token", &csrf),
+                ("kind", "safeguarding"),
+                ("summary", "Worried about a pupil <b>"),
+                ("description", "Said they are scared to go home"),
+                ("severity", "high"),
+                ("people", "Ada Lovelace, pupil, affected"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(sent.body.contains("id=\"thanks\""));
+
+    let dsl = t.signed_in("dee.dsl").await;
+    let list = dsl.get("/incidents").await;
+    assert!(
+        list.body.contains("Worried about a pupil &lt;b&gt;"),
+        "escaped: {}",
+        list.body
+    );
+    let record = dsl.get("/incidents/1").await;
+    assert_eq!(record.status, StatusCode::OK);
+    assert!(
+        record.body.contains("Ada Lovelace (pupil, Affected)"),
+        "{}",
+        record.body
+    );
+    let added = dsl
+        .post_form(
+            "/incidents/1/entries",
+            &[
+                ("csrf_token", &record.csrf()),
+                ("kind", "referral"),
+                ("text", "Referred to children's social care"),
+                ("agency", "social_care"),
+                ("reference", "CSC-2025-0042"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let record = dsl.get("/incidents/1").await;
+    assert!(
+        record.body.contains("ref. CSC-2025-0042"),
+        "{}",
+        record.body
+    );
+
+    // the teacher sees their report, not the chronology
+    let own = teacher.get("/incidents/1").await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.body.contains("id=\"own-report\""));
+    assert!(!own.body.contains("CSC-2025-0042"));
+
+    // IT staff are not told it exists
+    let it = t.signed_in("ian.it").await;
+    assert!(
+        !it.get("/incidents")
+            .await
+            .body
+            .contains("Worried about a pupil")
+    );
+    assert_eq!(it.get("/incidents/1").await.status, StatusCode::NOT_FOUND);
+
+    // the API: same rules, same auditing
+    let (_, token) = t
+        .app
+        .create_token(&Actor::cli(), "ian.it", "t")
+        .await
+        .unwrap();
+    let res = it
+        .send(
+            it.client
+                .get(it.url("/api/v1/incidents"))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["incidents"].as_array().unwrap().len(), 0);
+    let (_, token) = t
+        .app
+        .create_token(&Actor::cli(), "dee.dsl", "t")
+        .await
+        .unwrap();
+    let res = dsl
+        .send(
+            dsl.client
+                .get(dsl.url("/api/v1/incidents"))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(
+        res.json()["incidents"][0]["kind"],
+        "safeguarding",
+        "{}",
+        res.body
+    );
+    assert!(!t.audit_actions("incident.view").await.is_empty());
+    assert!(t.audit_actions("incident.list").await.len() >= 4);
+}
+
+#[tokio::test]
+async fn a_breach_shows_its_countdown_to_the_head_and_the_log_exports() {
+    let t = TestApp::start(false).await;
+    t.add_account("hana.head", &[Role::Head]).await;
+    t.add_account("dee.dsl", &[Role::Dsl]).await;
+    let head = t.signed_in("hana.head").await;
+    let form = head.get("/incidents/new").await;
+    // the clock starts at 2025-03-10 09:00 UTC (09:00 in London)
+    let sent = head
+        .post_form(
+            "/incidents/new",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("kind", "data_breach"),
+                ("summary", "Email with SEN list sent to the wrong parent"),
+                ("description", "Sent at 8:30"),
+                ("discovered_at", "2025-03-10T08:45"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let home = head.get("/").await;
+    assert!(
+        home.body.contains("id=\"breach-countdown\""),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("71 h 45 min left"), "{}", home.body);
+    assert!(
+        !t.signed_in("dee.dsl")
+            .await
+            .get("/")
+            .await
+            .body
+            .contains("breach-countdown")
+    );
+    let (status, headers, bytes) = head.get_bytes("/breaches/export").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = String::from_utf8(bytes).unwrap();
+    assert!(
+        csv.contains("Email with SEN list sent to the wrong parent"),
+        "{csv}"
+    );
+}
