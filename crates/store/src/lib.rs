@@ -473,6 +473,7 @@ pub trait IncidentStore: Send + Sync {
         audit: AuditEvent,
     ) -> Result<IncidentEntry>;
     /// Change the incident's own fields and add the entry that records it, together.
+    #[allow(clippy::too_many_arguments)]
     async fn change_incident(
         &self,
         school: i64,

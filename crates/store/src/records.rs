@@ -498,6 +498,8 @@ pub struct AlertRecord {
     pub note: Option<String>,
     /// When the DSL was told.
     pub notified_at: Option<Timestamp>,
+}
+
 /// Someone involved in an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncidentPerson {

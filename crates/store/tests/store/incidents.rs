@@ -4,7 +4,7 @@
 
 use super::*;
 use gatehouse_domain::incidents::{EntryKind, FilterSanction, IncidentKind, Severity};
-use gatehouse_store::{IncidentStore, NewEntry, NewIncident, StoreError};
+use gatehouse_store::{NewEntry, NewIncident, StoreError};
 
 fn incident() -> NewIncident {
     NewIncident {
