@@ -54,7 +54,7 @@ async fn a_concern_reported_on_the_form_reaches_the_dsl_and_nobody_else() {
     let dsl = t.signed_in("dee.dsl").await;
     let list = dsl.get("/incidents").await;
     assert!(
-        list.body.contains("Worried about a pupil &lt;b&gt;"),
+        list.body.contains("Worried about a pupil &#60;b&#62;"),
         "escaped: {}",
         list.body
     );
