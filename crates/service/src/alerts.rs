@@ -332,6 +332,104 @@ impl Gatehouse {
         Ok((a, rows))
     }
 
+    /// Escalate an alert into an incident of `kind` (by default, what its rule suggests:
+    /// a safeguarding concern for self-harm, a radicalisation concern for extremism, an
+    /// online-safety incident otherwise), with the alert's summary, evidence and the
+    /// person it is about; the alert is marked escalated and linked to it. Returns the
+    /// incident's id.
+    pub async fn escalate_alert(
+        &self,
+        actor: &Actor,
+        id: i64,
+        kind: Option<gatehouse_domain::incidents::IncidentKind>,
+        note: &str,
+    ) -> Result<i64> {
+        use gatehouse_domain::incidents::{
+            IncidentKind, Involvement, Severity as IncidentSeverity,
+        };
+        let (alert, evidence) = self.alert(actor, id).await?;
+        if !matches!(alert.status.as_str(), "new" | "acknowledged") {
+            return Err(ServiceError::Store(gatehouse_store::StoreError::Conflict(
+                format!("alert {id} is already {}", alert.status),
+            )));
+        }
+        let kind = kind.unwrap_or(
+            if alert.rule.contains("self_harm") || alert.rule.contains("self-harm") {
+                IncidentKind::Safeguarding
+            } else if alert.rule.contains("extremism") || alert.rule.contains("terrorism") {
+                IncidentKind::Radicalisation
+            } else {
+                IncidentKind::OnlineSafety
+            },
+        );
+        let severity = match alert.severity.as_str() {
+            "critical" => IncidentSeverity::Critical,
+            "high" => IncidentSeverity::High,
+            "medium" => IncidentSeverity::Medium,
+            _ => IncidentSeverity::Low,
+        };
+        let mut description = format!(
+            "Raised by the monitoring rule {} ({} time{}).\n{}\n\nEvidence:\n",
+            alert.rule,
+            alert.count,
+            if alert.count == 1 { "" } else { "s" },
+            alert.summary
+        );
+        for e in &evidence {
+            description.push_str(&format!(
+                "- {} {} {} ({})\n",
+                e.time, e.client, e.qname, e.action
+            ));
+        }
+        if !note.trim().is_empty() {
+            description.push_str(&format!("\nNote: {}\n", note.trim()));
+        }
+        let people = alert
+            .person
+            .iter()
+            .map(|p| gatehouse_store::IncidentPerson {
+                person_id: Some(p.id),
+                name: p.name.clone(),
+                kind: if p.kind == gatehouse_domain::people::PersonKind::Pupil {
+                    "pupil"
+                } else if p.kind == gatehouse_domain::people::PersonKind::Staff {
+                    "staff"
+                } else {
+                    "other"
+                }
+                .into(),
+                involvement: Involvement::Affected,
+            })
+            .collect();
+        let summary: String = alert
+            .summary
+            .chars()
+            .take(crate::incidents::MAX_SUMMARY_CHARS)
+            .collect();
+        let incident = self
+            .report_incident(
+                actor,
+                &crate::incidents::ReportRequest {
+                    kind,
+                    summary,
+                    description,
+                    severity,
+                    occurred_at: Some(alert.first_at),
+                    people,
+                    breach: None,
+                },
+            )
+            .await?;
+        let note = if note.trim().is_empty() {
+            format!("escalated into incident {incident}")
+        } else {
+            format!("{} (incident {incident})", note.trim())
+        };
+        self.triage_alert(actor, id, "escalate", &note).await?;
+        self.store.link_alert_incident(id, incident).await?;
+        Ok(incident)
+    }
+
     /// Triage: `acknowledge`, `dismiss` (a reason is required) or `escalate`.
     pub async fn triage_alert(
         &self,

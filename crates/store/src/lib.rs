@@ -398,6 +398,8 @@ pub trait AlertStore: Send + Sync {
         at: Timestamp,
         audit: AuditEvent,
     ) -> Result<AlertRecord>;
+    /// Record the incident alert `id` was escalated into.
+    async fn link_alert_incident(&self, id: i64, incident: i64) -> Result<()>;
     /// Record that the DSL was told about alert `id`.
     async fn mark_alert_notified(&self, id: i64, at: Timestamp) -> Result<()>;
 }

@@ -498,6 +498,8 @@ pub struct AlertRecord {
     pub note: Option<String>,
     /// When the DSL was told.
     pub notified_at: Option<Timestamp>,
+    /// The incident it was escalated into.
+    pub incident_id: Option<i64>,
 }
 
 /// Someone involved in an incident.

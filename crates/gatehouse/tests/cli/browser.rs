@@ -8,7 +8,10 @@
 //!   block page and asks for access, the online safety lead approves, and the next query
 //!   from the device is answered.
 //! - A pupil's device asks for self-harm sites: a high alert is raised at once; the DSL
-//!   acknowledges it and escalates it.
+//!   acknowledges it, escalates it into a safeguarding concern, records that the parents
+//!   were told and removes the pupil's internet access for three days; the pupil's next
+//!   DNS query is blocked. (The sanction's end on its date is tested with an injected
+//!   clock in the service tests.)
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian/Ubuntu:
 //! `apt-get install chromium chromium-driver`). Without them the tests fail: they do not
@@ -790,13 +793,76 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
         .send_keys("Spoke to Sophia with her class teacher")
         .await?;
     element(c, Locator::Id("escalate")).await?.click().await?;
-    let status = text_of(c, Locator::Id("alert-status")).await?;
-    ensure!(status.contains("escalated (by dsl)"), "{status}");
+
+    // the safeguarding concern, with the evidence and the pupil
+    let description = text_of(c, Locator::Id("description")).await?;
+    ensure!(
+        description.contains("how-to-self-harm.example"),
+        "{description}"
+    );
+    let people = text_of(c, Locator::Id("people")).await?;
+    ensure!(people.contains("Sophia Bennett"), "{people}");
+    ensure!(
+        path(c).await?.starts_with("/incidents/"),
+        "not on the incident"
+    );
+
+    // parents informed
+    element(c, Locator::Id("entry-kind"))
+        .await?
+        .select_by_value("parents_informed")
+        .await?;
+    c.find(Locator::Id("entry-text"))
+        .await?
+        .send_keys("Mum told about the searches; she will talk to Sophia tonight")
+        .await?;
+    c.find(Locator::Id("entry-how"))
+        .await?
+        .send_keys("phone")
+        .await?;
+    c.find(Locator::Css("#entry-form button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    let chronology = text_of(c, Locator::Id("chronology")).await?;
+    ensure!(
+        chronology.contains("Parents/carers informed"),
+        "{chronology}"
+    );
+
+    // internet removed for three days
+    let until = (jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/London").expect("the UK time zone"))
+        + jiff::SignedDuration::from_hours(72))
+    .strftime("%Y-%m-%dT%H:%M")
+    .to_string();
+    element(c, Locator::Id("sanction"))
+        .await?
+        .select_by_value("removed")
+        .await?;
+    c.execute(
+        "document.getElementById('sanction-until').value = arguments[0];",
+        vec![serde_json::json!(until)],
+    )
+    .await?;
+    c.find(Locator::Css("#sanction-form button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    let sanctions = text_of(c, Locator::Id("sanctions")).await?;
+    ensure!(sanctions.contains("Sophia Bennett"), "{sanctions}");
+
+    // her device's next query is blocked, whatever the name
+    let blocked = resolve(dns, 3, "www.bbc.co.uk");
+    ensure!(
+        blocked == vec![std::net::Ipv4Addr::LOCALHOST],
+        "with internet access removed, the pupil's query should be blocked, got {blocked:?}"
+    );
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn self_harm_queries_raise_a_high_alert_and_the_dsl_escalates_it() {
+async fn self_harm_queries_raise_an_alert_the_dsl_escalates_and_a_sanction_blocks_the_pupil() {
     let site = Site::empty();
     let b = Browsing::start_with(&site, &["--upstream", &format!("static:{UPSTREAM}")]).await;
     let dns = b.server.dns.expect("the demo runs the DNS filter");

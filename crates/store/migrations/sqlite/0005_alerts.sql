@@ -17,7 +17,8 @@ CREATE TABLE alerts (
     handled_by    TEXT,
     handled_at    TEXT,
     note          TEXT,                   -- the reason for a dismissal
-    notified_at   TEXT                    -- when the DSL was told (critical and high at once)
+    notified_at   TEXT,                   -- when the DSL was told (critical and high at once)
+    incident_id   INTEGER                 -- the incident it was escalated into
 );
 CREATE INDEX alerts_status ON alerts (school_id, status, id);
 CREATE INDEX alerts_person ON alerts (person_id, id);

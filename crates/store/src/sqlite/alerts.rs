@@ -13,7 +13,7 @@ use sqlx::sqlite::SqliteRow;
 
 const COLUMNS: &str = "a.id, a.rule, a.subject, a.person_id, p.first_name, p.last_name, p.kind, \
     a.client_ip, a.group_name, a.severity, a.summary, a.first_at, a.last_at, a.count, a.status, \
-    a.handled_by, a.handled_at, a.note, a.notified_at \
+    a.handled_by, a.handled_at, a.note, a.notified_at, a.incident_id \
     FROM alerts a LEFT JOIN people p ON p.id = a.person_id";
 
 fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
@@ -55,6 +55,7 @@ fn alert(row: &SqliteRow) -> Result<AlertRecord> {
         handled_at: opt_ts(row, "handled_at")?,
         note: row.try_get("note")?,
         notified_at: opt_ts(row, "notified_at")?,
+        incident_id: row.try_get("incident_id")?,
     })
 }
 
@@ -247,6 +248,17 @@ impl AlertStore for SqliteStore {
             .ok_or_else(|| StoreError::NotFound(format!("alert {id}")))?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    async fn link_alert_incident(&self, id: i64, incident: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE alerts SET incident_id = $1 WHERE id = $2")
+            .bind(incident)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn mark_alert_notified(&self, id: i64, at: Timestamp) -> Result<()> {

@@ -116,6 +116,7 @@ pub async fn list(
 #[template(path = "alert.html")]
 struct AlertPage {
     chrome: Chrome,
+    kinds: Vec<(&'static str, &'static str)>,
     row: Row,
     evidence: Vec<(String, EvidenceRow)>,
     error: Option<String>,
@@ -130,6 +131,11 @@ async fn page(
     let (a, evidence) = state.app.alert(&viewer.actor, id).await?;
     render(&AlertPage {
         chrome: Chrome::for_viewer(state, viewer, "/alerts").await,
+        kinds: gatehouse_domain::incidents::IncidentKind::ALL
+            .iter()
+            .filter(|k| **k != gatehouse_domain::incidents::IncidentKind::DataBreach)
+            .map(|k| (k.as_str(), k.label()))
+            .collect(),
         row: Row::from(a),
         evidence: evidence.into_iter().map(|e| (local(e.time), e)).collect(),
         error,
@@ -151,6 +157,9 @@ pub struct TriageForm {
     step: String,
     #[serde(default)]
     note: String,
+    /// The kind of incident an escalation opens (default: what the rule suggests).
+    #[serde(default)]
+    kind: String,
 }
 
 /// `POST /alerts/{id}`.
@@ -160,12 +169,31 @@ pub async fn triage(
     Path(id): Path<i64>,
     Form(f): Form<TriageForm>,
 ) -> Result<Response, WebError> {
-    match state
-        .app
-        .triage_alert(&viewer.actor, id, &f.step, &f.note)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/alerts/{id}")).into_response()),
+    let done = if f.step == "escalate" {
+        let kind = match f.kind.trim() {
+            "" => None,
+            k => match gatehouse_domain::incidents::IncidentKind::parse("kind", k) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    let page = page(&state, &viewer, id, Some(e.to_string())).await?;
+                    return Ok((StatusCode::BAD_REQUEST, page).into_response());
+                }
+            },
+        };
+        state
+            .app
+            .escalate_alert(&viewer.actor, id, kind, &f.note)
+            .await
+            .map(|incident| format!("/incidents/{incident}"))
+    } else {
+        state
+            .app
+            .triage_alert(&viewer.actor, id, &f.step, &f.note)
+            .await
+            .map(|_| format!("/alerts/{id}"))
+    };
+    match done {
+        Ok(to) => Ok(Redirect::to(&to).into_response()),
         Err(ServiceError::Invalid(m)) => Ok((
             StatusCode::BAD_REQUEST,
             page(&state, &viewer, id, Some(m)).await?,

@@ -43,6 +43,7 @@ fn event(
 #[tokio::test]
 async fn the_dsl_sees_triages_and_is_told_of_urgent_alerts_and_others_cannot_see_them() {
     let t = TestApp::start_filtering(GateMode::Off).await;
+    t.advance_secs(2 * 3600); // 11:00, after the events
     t.import(PersonKind::Pupil, PUPILS_CSV).await;
     t.import(
         PersonKind::Staff,
@@ -219,18 +220,35 @@ async fn the_dsl_sees_triages_and_is_told_of_urgent_alerts_and_others_cannot_see
             &[
                 ("csrf_token", &csrf),
                 ("step", "escalate"),
+                ("kind", ""),
                 ("note", "Spoke to Ada; parents called"),
             ],
         )
         .await;
-    assert_redirect(&res, &path);
+    // escalated into a safeguarding concern with the evidence and the pupil
+    let to = res.location().unwrap().to_owned();
+    assert!(to.starts_with("/incidents/"), "{to}");
+    let incident = dsl.get(&to).await;
+    assert_eq!(incident.status, StatusCode::OK, "{}", incident.body);
+    assert!(
+        incident.body.contains("Safeguarding concern"),
+        "{}",
+        incident.body
+    );
+    assert!(
+        incident.body.contains("how-to-kill-myself.example"),
+        "{}",
+        incident.body
+    );
+    assert!(incident.body.contains("Ada Lovelace"));
     let page = dsl.get(&path).await;
     assert!(
         page.body
-            .contains("escalated (by dsl) — Spoke to Ada; parents called"),
+            .contains("escalated (by dsl) — Spoke to Ada; parents called (incident"),
         "{}",
         page.body
     );
+    assert!(page.body.contains("id=\"alert-incident\""), "{}", page.body);
     assert!(!page.body.contains("id=\"triage\""), "no more steps");
     assert_eq!(t.audit_actions("alert.escalate").await.len(), 1);
     // the teacher cannot act on it either
