@@ -180,6 +180,9 @@ pub async fn populate(app: &Gatehouse) -> Result<()> {
     seed_alerts(app)
         .await
         .context("raising the demo monitoring alerts")?;
+    seed_incidents(app)
+        .await
+        .context("recording the demo incidents")?;
     Ok(())
 }
 
@@ -500,13 +503,7 @@ async fn seed_alerts(app: &Gatehouse) -> Result<()> {
     let mut monitor = Monitor::new(rules);
     let raised: Vec<_> = events.iter().flat_map(|e| monitor.observe(e)).collect();
     let alerts = app.record_alerts(&raised, fold).await?;
-    let dsl = Actor {
-        account_id: None,
-        person_id: None,
-        name: "dsl".into(),
-        roles: vec![gatehouse_domain::permissions::Role::Dsl],
-        ip: None,
-    };
+    let dsl = demo_actor(app, "dsl").await?;
     for alert in &alerts {
         if alert.rule == "circumvention" {
             app.triage_alert(&dsl, alert.id, "acknowledge", "").await?;
@@ -521,5 +518,164 @@ async fn seed_alerts(app: &Gatehouse) -> Result<()> {
             .await?;
         }
     }
+    Ok(())
+}
+
+/// The demo account `username` as an actor (for records made in its name).
+async fn demo_actor(app: &Gatehouse, username: &str) -> Result<Actor> {
+    let a = app
+        .store
+        .account_by_username(username)
+        .await?
+        .with_context(|| format!("the demo account {username}"))?;
+    Ok(Actor {
+        account_id: Some(a.id),
+        person_id: a.person_id,
+        name: a.username.clone(),
+        roles: a.roles.clone(),
+        ip: None,
+    })
+}
+
+/// The demo's incidents and concerns: the self-harm alert escalated into a safeguarding
+/// concern with its chronology and a sanction, a cyberbullying report from a teacher, a
+/// neutral notification, a filtering failure from the network manager, and a data breach
+/// discovered this morning with its ICO countdown running.
+async fn seed_incidents(app: &Gatehouse) -> Result<()> {
+    use gatehouse_domain::incidents::{
+        BreachDetails, EntryKind, IncidentKind, ReportDecision, Severity,
+    };
+    use gatehouse_service::incidents::ReportRequest;
+    use gatehouse_store::NewEntry;
+    let dsl = demo_actor(app, "dsl").await?;
+    let teacher = demo_actor(app, "teacher").await?;
+    let itadmin = demo_actor(app, "itadmin").await?;
+    let dpo = demo_actor(app, "dpo").await?;
+    let now = app.clock.now();
+    let hours = |h: i64| now - jiff::SignedDuration::from_hours(h);
+    let entry = |kind: EntryKind, text: &str, method: Option<&str>| NewEntry {
+        kind: Some(kind),
+        text: text.into(),
+        occurred_at: None,
+        done_by: None,
+        method: method.map(str::to_owned),
+        agency: None,
+        reference: None,
+        corrects: None,
+    };
+
+    // the self-harm alert, escalated
+    let school = app.school().await?;
+    if let Some(alert) = app
+        .store
+        .alerts(school.id, Some("new"), 100)
+        .await?
+        .into_iter()
+        .find(|a| a.rule.contains("self-harm"))
+    {
+        let id = app
+            .escalate_alert(
+                &dsl,
+                alert.id,
+                None,
+                "Pupil seen by the DSL the same afternoon",
+            )
+            .await?;
+        app.add_incident_entry(
+            &dsl,
+            id,
+            entry(
+                EntryKind::ParentsInformed,
+                "Mother told of the searches and the conversation in school",
+                Some("phone"),
+            ),
+        )
+        .await?;
+        app.add_incident_entry(
+            &dsl,
+            id,
+            entry(
+                EntryKind::SupportOffered,
+                "Weekly check-in with the school counsellor offered and accepted",
+                None,
+            ),
+        )
+        .await?;
+    }
+
+    let report = |kind, summary: &str, description: &str, severity, occurred: i64| ReportRequest {
+        kind,
+        summary: summary.into(),
+        description: description.into(),
+        severity,
+        occurred_at: Some(hours(occurred)),
+        people: Vec::new(),
+        breach: None,
+    };
+    let bullying = app
+        .report_incident(
+            &teacher,
+            &report(
+                IncidentKind::Cyberbullying,
+                "Unkind messages in a Year 6 group chat",
+                "Two pupils showed me messages in a group chat calling a classmate names and leaving her out. Screenshots were taken by a parent.",
+                Severity::Medium,
+                30,
+            ),
+        )
+        .await?;
+    app.add_incident_entry(
+        &dsl,
+        bullying,
+        entry(
+            EntryKind::Action,
+            "Spoke to the pupils involved; restorative conversation planned with the class teacher",
+            None,
+        ),
+    )
+    .await?;
+    app.report_incident(
+        &teacher,
+        &report(
+            IncidentKind::NeutralNotification,
+            "Pupil emailed me from a personal account",
+            "A Year 6 pupil emailed my school address from a personal account asking about homework. I replied once, copying the office, and asked her to use the class page.",
+            Severity::Low,
+            50,
+        ),
+    )
+    .await?;
+    app.report_incident(
+        &itadmin,
+        &report(
+            IncidentKind::FilteringFailure,
+            "Proxy site reachable from the ICT suite",
+            "A web proxy under a new name was reachable from the ICT suite for about an hour before the lists update. Added to the school deny list.",
+            Severity::Medium,
+            70,
+        ),
+    )
+    .await?;
+    let mut breach = report(
+        IncidentKind::DataBreach,
+        "Class list emailed to the wrong parent",
+        "A class list with pupils' names and dates of birth was attached to an email to one parent by mistake. The parent has been asked to delete it.",
+        Severity::Medium,
+        6,
+    );
+    breach.breach = Some(BreachDetails {
+        discovered_at: hours(5),
+        near_miss: false,
+        data: "Names and dates of birth of 28 pupils".into(),
+        people_count: Some(28),
+        records_count: Some(28),
+        consequences: "Low: no contact details or sensitive data".into(),
+        risk: None,
+        decision: ReportDecision::Undecided,
+        ico_reference: None,
+        people_told: None,
+        measures: "Recipient asked to delete the email and confirm".into(),
+    });
+    app.report_incident(&dpo, &breach).await?;
     Ok(())
 }
