@@ -810,3 +810,68 @@ pub async fn api_list(
         .collect();
     Ok(Json(json!({ "incidents": items })))
 }
+
+/// `POST /incidents/{id}/evidence` (multipart: `file`): keep an evidence file.
+pub async fn add_evidence(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    mut mp: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(f) = mp
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(format!("the upload could not be read: {e}")))?
+    {
+        if f.name() == Some("file") {
+            let name = f.file_name().unwrap_or("evidence").to_owned();
+            let bytes = f
+                .bytes()
+                .await
+                .map_err(|e| WebError::BadRequest(format!("the file could not be read: {e}")))?;
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let r = match file.filter(|(_, b)| !b.is_empty()) {
+        None => Err(WebError::BadRequest("file: choose a file to add".into())),
+        Some((name, bytes)) => state
+            .app
+            .attach_evidence(&viewer.actor, id, &name, &bytes)
+            .await
+            .map(|_| ())
+            .map_err(WebError::from),
+    };
+    after(&state, &viewer, id, r).await
+}
+
+/// `GET /incidents/{id}/evidence/{attachment}`: the file, as a download (audited).
+pub async fn evidence(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, attachment)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    let (att, bytes) = state.app.evidence(&viewer.actor, id, attachment).await?;
+    let safe: String = att
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, att.mime.clone()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -97,6 +97,11 @@ pub fn routes() -> Router<AppState> {
             post(incidents::lift),
         )
         .route("/incidents/{id}/breach", post(incidents::breach))
+        .route("/incidents/{id}/evidence", post(incidents::add_evidence))
+        .route(
+            "/incidents/{id}/evidence/{attachment}",
+            get(incidents::evidence),
+        )
         .route("/breaches", get(incidents::breach_log))
         .route("/breaches/export", get(incidents::breach_export))
         .route("/api/v1/incidents", get(incidents::api_list))

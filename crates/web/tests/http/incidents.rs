@@ -188,3 +188,92 @@ async fn a_breach_shows_its_countdown_to_the_head_and_the_log_exports() {
         "{csv}"
     );
 }
+
+#[tokio::test]
+async fn evidence_files_are_kept_by_hash_checked_for_type_and_downloaded_by_the_dsl_only() {
+    use crate::support::{Part, between};
+    let t = TestApp::start(false).await;
+    t.add_account("tom.teacher", &[Role::Staff]).await;
+    t.add_account("dee.dsl", &[Role::Dsl]).await;
+    let teacher = t.signed_in("tom.teacher").await;
+    let form = teacher.get("/incidents/new").await;
+    let sent = teacher
+        .post_form(
+            "/incidents/new",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("kind", "cyberbullying"),
+                ("summary", "Messages in a group chat"),
+                ("description", "Screenshots to follow"),
+                ("severity", "medium"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let dsl = t.signed_in("dee.dsl").await;
+    let list = dsl.get("/incidents").await;
+    let id = list
+        .body
+        .split("href=\"/incidents/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|id| id.parse::<i64>().is_ok())
+        .unwrap()
+        .to_owned();
+    let path = format!("/incidents/{id}");
+    let page = dsl.get(&path).await;
+    let csrf = page.csrf();
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR screenshot";
+    let res = dsl
+        .post_multipart(
+            &format!("{path}/evidence"),
+            &[
+                Part::Text("csrf_token", &csrf),
+                Part::File {
+                    name: "file",
+                    file_name: "chat.png",
+                    bytes: png,
+                },
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.location(),
+        Some(path.as_str()),
+        "{} {}",
+        res.status,
+        res.body.len()
+    );
+    let res = dsl
+        .post_multipart(
+            &format!("{path}/evidence"),
+            &[
+                Part::Text("csrf_token", &csrf),
+                Part::File {
+                    name: "file",
+                    file_name: "run-me.exe",
+                    bytes: b"MZ\x90\0",
+                },
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("only PDF, PNG and JPEG"), "{}", res.body);
+    let page = dsl.get(&path).await;
+    let link = between(&page.body, "<ul id=\"attachments\"><li><a href=\"", "\"").unwrap();
+    let (status, headers, body) = dsl.get_bytes(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, png);
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("chat.png")
+    );
+    assert_eq!(t.audit_actions("incident.evidence_view").await.len(), 1);
+    // the reporter sees the report, not the evidence
+    let (status, _, _) = teacher.get_bytes(&link).await;
+    assert_ne!(status, StatusCode::OK);
+    assert!(!teacher.get(&path).await.body.contains("attachments"));
+}
