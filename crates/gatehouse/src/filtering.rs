@@ -211,7 +211,10 @@ pub async fn attach(
         .await
         .context("loading the filter's overrides, portal sign-ins and signing gate")?;
     if let Some(mut alerts) = filter.alerts.take() {
-        let mailer = config.mailer()?;
+        let mailer = match &app.mailer {
+            Some(m) => m.clone(),
+            None => config.mailer()?,
+        };
         let (digester, digest_mailer) = (app.clone(), mailer.clone());
         filter.tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(600));

@@ -251,9 +251,18 @@ impl Gatehouse {
 
     /// Email addresses and names of every DSL account's person.
     async fn dsl_addresses(&self, school: i64) -> Result<Vec<(String, String)>> {
+        self.addresses_of(school, Role::Dsl).await
+    }
+
+    /// Email addresses and names of the people whose accounts hold `role`.
+    pub(crate) async fn addresses_of(
+        &self,
+        school: i64,
+        role: Role,
+    ) -> Result<Vec<(String, String)>> {
         let mut to = Vec::new();
         for account in self.store.list_accounts(school).await? {
-            if account.disabled || !account.roles.contains(&Role::Dsl) {
+            if account.disabled || !account.roles.contains(&role) {
                 continue;
             }
             let Some(pid) = account.person_id else {

@@ -153,7 +153,42 @@ impl Gatehouse {
                 event,
             )
             .await?;
+        self.tell_of_new_incident(school.id, id, req.kind).await;
         Ok(id)
+    }
+
+    /// Email the people who deal with a new record (the DSL; the DPO for a data breach),
+    /// naming only its kind and linking to it. Best effort: the record is stored either
+    /// way, and a failure is logged.
+    async fn tell_of_new_incident(&self, school: i64, id: i64, kind: IncidentKind) {
+        let Some(mailer) = &self.mailer else { return };
+        let role = if kind == IncidentKind::DataBreach {
+            gatehouse_domain::permissions::Role::Dpo
+        } else {
+            gatehouse_domain::permissions::Role::Dsl
+        };
+        let to = match self.addresses_of(school, role).await {
+            Ok(to) => to,
+            Err(e) => {
+                tracing::error!("finding whom to tell of incident {id}: {e}");
+                return;
+            }
+        };
+        for (email, name) in to {
+            let m = crate::mail::Outgoing {
+                to: email,
+                to_name: name,
+                subject: format!("Gatehouse: new {}", kind.label().to_lowercase()),
+                body: format!(
+                    "A new {} was recorded. See it and decide what to do: {}/incidents/{id}\n\nThis message names no more than needed; the details are in Gatehouse.",
+                    kind.label().to_lowercase(),
+                    mailer.base_url
+                ),
+            };
+            if let Err(e) = mailer.send(&m).await {
+                tracing::error!("telling of incident {id}: {e}");
+            }
+        }
     }
 
     /// The records the actor may see, newest first, with their access. The listing is

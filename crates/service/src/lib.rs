@@ -181,6 +181,8 @@ pub struct Gatehouse {
     pub files: Option<files::Files>,
     /// The running web filter, when this installation runs one.
     pub filter: Option<Arc<filtering::FilterRuntime>>,
+    /// Sends the messages that cannot wait (a new concern to the DSL), when set.
+    pub mailer: Option<mail::Mailer>,
 }
 
 impl std::fmt::Debug for Gatehouse {
@@ -212,6 +214,7 @@ impl Gatehouse {
             secret_key,
             files: None,
             filter: None,
+            mailer: None,
         })
     }
 
@@ -219,6 +222,13 @@ impl Gatehouse {
     #[must_use]
     pub fn with_files(mut self, dir: std::path::PathBuf) -> Self {
         self.files = Some(files::Files::new(dir));
+        self
+    }
+
+    /// Send the messages that cannot wait with `mailer`.
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {
+        self.mailer = Some(mailer);
         self
     }
 

@@ -52,7 +52,9 @@ pub async fn run(
     let mut demo_config = config.clone();
     demo_config.web.listen = web;
     let mailer = Some(demo_config.mailer()?);
-    let app = app.with_files(config.storage.data_dir.join("files"));
+    let app = app
+        .with_files(config.storage.data_dir.join("files"))
+        .with_mailer(demo_config.mailer()?);
     let updates = super::serve::spawn_list_updates(&config)?;
     // The demo shows the signing gate in audit mode: people with an agreement overdue
     // are let through, and the activity log marks their decisions.

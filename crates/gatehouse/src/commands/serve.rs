@@ -48,7 +48,9 @@ pub async fn run(
     } else {
         None
     };
-    let app = app.with_files(config.storage.data_dir.join("files"));
+    let app = app
+        .with_files(config.storage.data_dir.join("files"))
+        .with_mailer(config.mailer()?);
     let updates = spawn_list_updates(&config)?;
     let (app, dns) = crate::filtering::attach(&config, &dns, addr, app, &mut settings).await?;
     let result = serve_until_stopped(app, addr, settings, mailer, |url| {

@@ -277,3 +277,80 @@ async fn evidence_files_are_kept_by_hash_checked_for_type_and_downloaded_by_the_
     assert_ne!(status, StatusCode::OK);
     assert!(!teacher.get(&path).await.body.contains("attachments"));
 }
+
+#[tokio::test]
+async fn a_new_concern_is_emailed_to_the_dsl_and_a_breach_to_the_dpo() {
+    use gatehouse_domain::incidents::{BreachDetails, IncidentKind, ReportDecision, Severity};
+    use gatehouse_domain::people::PersonKind;
+    let t = TestApp::start(false).await;
+    t.import(
+        PersonKind::Staff,
+        "Staff code,First name,Last name,Email\nS1,Dina,Shah,dina@school.example\nS2,Pat,Rao,pat@school.example\n",
+    )
+    .await;
+    t.add_account_for("dina", &[Role::Dsl], Some(t.person_id("Shah").await))
+        .await;
+    t.add_account_for("pat", &[Role::Dpo], Some(t.person_id("Rao").await))
+        .await;
+    let teacher = t.add_account("tom.teacher", &[Role::Staff]).await;
+    let outbox = tempfile::tempdir().unwrap();
+    let app = t.app.clone().with_mailer(
+        gatehouse_service::mail::Mailer::new(
+            "Gatehouse <gatehouse@school.example>",
+            gatehouse_service::mail::Transport::Outbox(outbox.path().to_owned()),
+            "http://gatehouse.test",
+        )
+        .unwrap(),
+    );
+    let actor = Actor {
+        account_id: Some(teacher),
+        person_id: None,
+        name: "tom.teacher".into(),
+        roles: vec![Role::Staff],
+        ip: None,
+    };
+    let mut req = gatehouse_service::incidents::ReportRequest {
+        kind: IncidentKind::Safeguarding,
+        summary: "Worried about a pupil".into(),
+        description: "Said something worrying at lunch".into(),
+        severity: Severity::High,
+        occurred_at: None,
+        people: Vec::new(),
+        breach: None,
+    };
+    let concern = app.report_incident(&actor, &req).await.unwrap();
+    req.kind = IncidentKind::DataBreach;
+    req.breach = Some(BreachDetails {
+        discovered_at: t.app.clock.now(),
+        near_miss: false,
+        data: "A class list".into(),
+        people_count: Some(30),
+        records_count: Some(30),
+        consequences: String::new(),
+        risk: None,
+        decision: ReportDecision::Undecided,
+        ico_reference: None,
+        people_told: None,
+        measures: String::new(),
+    });
+    let breach = app.report_incident(&actor, &req).await.unwrap();
+    let mails: Vec<String> = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let to_dsl = mails
+        .iter()
+        .find(|m| m.contains("dina@school.example"))
+        .unwrap();
+    assert!(
+        to_dsl.contains(&format!("/incidents/{concern}")),
+        "{to_dsl}"
+    );
+    assert!(!to_dsl.contains("lunch"), "the email names no details");
+    let to_dpo = mails
+        .iter()
+        .find(|m| m.contains("pat@school.example"))
+        .unwrap();
+    assert!(to_dpo.contains(&format!("/incidents/{breach}")), "{to_dpo}");
+}
