@@ -1,10 +1,8 @@
 //! Monitoring alerts and their evidence (immutable: triggers refuse changes).
 
-use super::{SqliteStore, audit};
+use super::{SqliteStore, audit, joined_person, opt_ts};
 use crate::time::{parse_ts, ts};
-use crate::{
-    AlertRecord, AlertStore, MAX_ALERT_EVIDENCE, NewAlertRecord, PersonRef, Result, StoreError,
-};
+use crate::{AlertRecord, AlertStore, MAX_ALERT_EVIDENCE, NewAlertRecord, Result, StoreError};
 use async_trait::async_trait;
 use gatehouse_domain::audit::AuditEvent;
 use jiff::Timestamp;
@@ -16,28 +14,8 @@ const COLUMNS: &str = "a.id, a.rule, a.subject, a.person_id, p.first_name, p.las
     a.handled_by, a.handled_at, a.note, a.notified_at, a.incident_id \
     FROM alerts a LEFT JOIN people p ON p.id = a.person_id";
 
-fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
-    row.try_get::<Option<String>, _>(col)?
-        .map(|s| parse_ts(&s))
-        .transpose()
-}
-
 fn alert(row: &SqliteRow) -> Result<AlertRecord> {
-    let person = match row.try_get::<Option<i64>, _>("person_id")? {
-        Some(id) => Some(PersonRef {
-            id,
-            name: format!(
-                "{} {}",
-                row.try_get::<String, _>("first_name")?,
-                row.try_get::<String, _>("last_name")?
-            ),
-            kind: row
-                .try_get::<String, _>("kind")?
-                .parse()
-                .map_err(super::corrupt)?,
-        }),
-        None => None,
-    };
+    let person = joined_person(row)?;
     Ok(AlertRecord {
         id: row.try_get("id")?,
         rule: row.try_get("rule")?,

@@ -1,11 +1,11 @@
 //! The web filter's records: unblock requests and the overrides their approvals write,
 //! and captive-portal sign-ins.
 
-use super::{SqliteStore, audit, corrupt};
+use super::{SqliteStore, audit, corrupt, joined_person, opt_ts};
 use crate::time::{parse_ts, ts};
 use crate::{
-    FilterOverride, FilteringStore, NewAccount, NewUnblockRequest, PersonRef, PortalSession,
-    Result, StoreError, UnblockDecision, UnblockRequest,
+    FilterOverride, FilteringStore, NewAccount, NewUnblockRequest, PortalSession, Result,
+    StoreError, UnblockDecision, UnblockRequest,
 };
 use async_trait::async_trait;
 use gatehouse_domain::audit::AuditEvent;
@@ -20,28 +20,8 @@ const REQUEST_COLUMNS: &str = "r.id, r.created_at, r.host, r.category, r.rule, r
     r.until, r.decided_by, r.decided_at, r.note \
     FROM unblock_requests r LEFT JOIN people p ON p.id = r.person_id";
 
-fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
-    row.try_get::<Option<String>, _>(col)?
-        .map(|s| parse_ts(&s))
-        .transpose()
-}
-
 fn request(row: &SqliteRow) -> Result<UnblockRequest> {
-    let person = match row.try_get::<Option<i64>, _>("person_id")? {
-        Some(id) => {
-            let kind: String = row.try_get("kind")?;
-            Some(PersonRef {
-                id,
-                name: format!(
-                    "{} {}",
-                    row.try_get::<String, _>("first_name")?,
-                    row.try_get::<String, _>("last_name")?
-                ),
-                kind: kind.parse().map_err(corrupt)?,
-            })
-        }
-        None => None,
-    };
+    let person = joined_person(row)?;
     Ok(UnblockRequest {
         id: row.try_get("id")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,

@@ -2,7 +2,7 @@
 //! database refuses to change or remove an entry), evidence files, breach details, and the
 //! sanctions written into `filter_overrides`.
 
-use super::{SqliteStore, audit, corrupt};
+use super::{SqliteStore, audit, corrupt, opt_ts};
 use crate::time::{parse_ts, ts};
 use crate::{
     Incident, IncidentAttachment, IncidentChange, IncidentEntry, IncidentPerson, IncidentSanction,
@@ -17,12 +17,6 @@ use gatehouse_domain::incidents::{
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
-
-fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
-    row.try_get::<Option<String>, _>(col)?
-        .map(|s| parse_ts(&s))
-        .transpose()
-}
 
 fn req_ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
     parse_ts(&row.try_get::<String, _>(col)?)

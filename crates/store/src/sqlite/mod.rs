@@ -115,6 +115,32 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
+/// An optional instant column.
+fn opt_ts(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<Option<jiff::Timestamp>> {
+    use sqlx::Row;
+    row.try_get::<Option<String>, _>(col)?
+        .map(|s| crate::time::parse_ts(&s))
+        .transpose()
+}
+
+/// The person a row joins in (columns `person_id`, `first_name`, `last_name`, `kind`),
+/// if any.
+fn joined_person(row: &sqlx::sqlite::SqliteRow) -> Result<Option<crate::PersonRef>> {
+    use sqlx::Row;
+    let Some(id) = row.try_get::<Option<i64>, _>("person_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::PersonRef {
+        id,
+        name: format!(
+            "{} {}",
+            row.try_get::<String, _>("first_name")?,
+            row.try_get::<String, _>("last_name")?
+        ),
+        kind: row.try_get::<String, _>("kind")?.parse().map_err(corrupt)?,
+    }))
+}
+
 /// `s` with the `LIKE` wildcards escaped, for a pattern used with `ESCAPE '\'`.
 fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
