@@ -85,11 +85,18 @@ impl ActivityLog {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-131072")
+            // 32 MiB of page cache: the pages the writer keeps touching (the ends of the
+            // time-ordered indexes, the name index's pages of the current batch) fit;
+            // more only grew the process (docs/activity.md, "Throughput").
+            .pragma("cache_size", "-32768")
             .pragma("temp_store", "memory");
+        // The writer alone creates the ids its events refer to, so foreign keys are not
+        // enforced on its connection: enforced, every insert checks each reference, and
+        // SQLite keeps a statement journal (a copy of every page touched) for each
+        // multi-row insert, which made up most of an insert's cost.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().foreign_keys(false))
             .await?;
         refuse_newer_schema(&write).await?;
         MIGRATOR.run(&write).await?;

@@ -1,5 +1,7 @@
 //! The event writer: takes batches from the DNS filter's event queue and inserts each
-//! batch in one transaction, with multi-row prepared statements.
+//! batch in one transaction: the batch's new strings and names are interned first, a few
+//! statements for all of them, then the events go in with multi-row statements of a few
+//! fixed sizes, prepared once and reused.
 //!
 //! Events are written when [`WriterSettings::max_batch`] have accumulated, when the oldest
 //! unwritten event is [`WriterSettings::flush_interval`] old, on [`WriterHandle::flush`],
@@ -8,24 +10,25 @@
 //! carries on with the next batch (the queue is bounded, so holding failed events would
 //! only move the loss to the DNS side).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::future::Future;
-use std::sync::Mutex;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use foldhash::{HashMap, HashSet};
 use gatehouse_dns::{ActivityEvent, EventReceiver};
 use jiff::Timestamp;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::codes::{action_code, micros, rcode_code, reversed, transport_code};
-use crate::{ActivityLog, Result};
+use crate::{ActivityError, ActivityLog, Result};
 
-/// Rows per multi-row `INSERT` (17 parameters each, well under SQLite's limit).
-const ROWS_PER_STATEMENT: usize = 256;
 /// Interned ids kept in memory before the caches are cleared.
 const CACHE_LIMIT: usize = 200_000;
 
@@ -33,7 +36,7 @@ const CACHE_LIMIT: usize = 200_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriterSettings {
     /// Write once this many events are waiting. Events that arrive while a batch is
-    /// being written are taken from the queue meanwhile (up to eight times this many) and
+    /// being written are taken from the queue meanwhile (up to four times this many) and
     /// written together next, so under load batches grow and the queue keeps draining.
     pub max_batch: usize,
     /// Write at the latest this long after the oldest waiting event arrived (at most one
@@ -183,11 +186,7 @@ impl ActivityLog {
         settings: WriterSettings,
     ) -> WriterHandle {
         let (control, control_rx) = mpsc::channel(4);
-        let writer = Writer {
-            log: self.clone(),
-            strings: HashMap::new(),
-            domains: HashMap::new(),
-        };
+        let writer = Writer::new(self.clone());
         let task = tokio::spawn(run(writer, source, control_rx, settings));
         WriterHandle { control, task }
     }
@@ -195,18 +194,15 @@ impl ActivityLog {
     /// Insert `events` in one transaction (what the writer does with each batch; also
     /// useful to import or to test). Counts towards [`ActivityLog::stats`].
     pub async fn insert(&self, events: &[ActivityEvent]) -> Result<()> {
-        let mut writer = Writer {
-            log: self.clone(),
-            strings: HashMap::new(),
-            domains: HashMap::new(),
-        };
-        writer.write(events).await
+        Writer::new(self.clone()).write(events).await
     }
 }
 
 /// Events held while a write is running, in batches: beyond this the writer stops taking
-/// events and the DNS filter's queue absorbs (then drops and counts) the excess.
-const HOLD_BATCHES: usize = 8;
+/// events and the DNS filter's queue absorbs (then drops and counts) the excess. At most
+/// twice this many events are in memory (those held and those being written), about
+/// 500 bytes each.
+const HOLD_BATCHES: usize = 4;
 
 /// Wait for the running write, if any, to hand the writer back with its batch size.
 async fn finished(inflight: &mut Option<JoinHandle<(Writer, u64)>>) -> Option<(Writer, u64)> {
@@ -321,28 +317,25 @@ async fn run<S: EventSource>(
     }
 }
 
-/// The writer's state: interned ids already committed.
+/// The writer's state: interned ids already committed, and the text of recent client
+/// addresses.
 struct Writer {
     log: ActivityLog,
     strings: HashMap<String, i64>,
     domains: HashMap<String, i64>,
-}
-
-/// The interned ids of one event's fields.
-struct Ids {
-    person: Option<i64>,
-    group: i64,
-    identified_by: i64,
-    qname: i64,
-    qtype: i64,
-    category: Option<i64>,
-    rule: i64,
-    matched_list: Option<i64>,
-    cname: Option<i64>,
-    device: Option<i64>,
+    clients: HashMap<IpAddr, Arc<str>>,
 }
 
 impl Writer {
+    fn new(log: ActivityLog) -> Writer {
+        Writer {
+            log,
+            strings: HashMap::default(),
+            domains: HashMap::default(),
+            clients: HashMap::default(),
+        }
+    }
+
     /// Write `batch`, logging a failure.
     async fn write_logged(&mut self, batch: &[ActivityEvent]) {
         if batch.is_empty() {
@@ -357,19 +350,23 @@ impl Writer {
         if events.is_empty() {
             return Ok(());
         }
-        if self.strings.len() + self.domains.len() > CACHE_LIMIT {
+        if self.strings.len() + self.domains.len() + self.clients.len() > CACHE_LIMIT {
             self.strings.clear();
             self.domains.clear();
+            self.clients.clear();
         }
-        let mut new_strings = HashMap::new();
-        let mut new_domains = HashMap::new();
-        let result = self
-            .write_tx(events, &mut new_strings, &mut new_domains)
-            .await;
+        for e in events {
+            let ip = e.client.to_canonical();
+            self.clients
+                .entry(ip)
+                .or_insert_with(|| Arc::from(ip.to_string()));
+        }
+        let mut new = Interned::default();
+        let result = self.write_tx(events, &mut new).await;
         match result {
             Ok(()) => {
-                self.strings.extend(new_strings);
-                self.domains.extend(new_domains);
+                self.strings.extend(new.strings);
+                self.domains.extend(new.domains);
                 self.log.stats.record_ok(events.len());
                 Ok(())
             }
@@ -380,135 +377,318 @@ impl Writer {
         }
     }
 
-    async fn write_tx(
-        &self,
-        events: &[ActivityEvent],
-        new_strings: &mut HashMap<String, i64>,
-        new_domains: &mut HashMap<String, i64>,
-    ) -> Result<()> {
+    /// One transaction: intern the batch's new strings and names (a few statements for
+    /// all of them), then insert the events, [`ROWS`] rows a statement.
+    async fn write_tx(&self, events: &[ActivityEvent], new: &mut Interned) -> Result<()> {
         let mut tx = self.log.write.begin_with("BEGIN IMMEDIATE").await?;
         // Cached ids stay valid: prune never deletes interned strings.
-        let mut resolved = Vec::with_capacity(events.len());
-        for e in events {
-            let identified_by = e.identified_by.to_string();
-            let person = match e.person.as_deref() {
-                Some(v) => Some(self.string_id(&mut tx, new_strings, v).await?),
-                None => None,
-            };
-            let category = match e.category.as_deref() {
-                Some(v) => Some(self.string_id(&mut tx, new_strings, v).await?),
-                None => None,
-            };
-            let matched_list = match e.matched_list.as_deref() {
-                Some(v) => Some(self.string_id(&mut tx, new_strings, v).await?),
-                None => None,
-            };
-            let cname = match e.cname.as_deref() {
-                Some(v) => Some(self.domain_id(&mut tx, new_domains, v).await?),
-                None => None,
-            };
-            let device = match e.device.as_deref() {
-                Some(v) => Some(self.string_id(&mut tx, new_strings, v).await?),
-                None => None,
-            };
-            resolved.push(Ids {
-                person,
-                group: self.string_id(&mut tx, new_strings, &e.group).await?,
-                identified_by: self.string_id(&mut tx, new_strings, &identified_by).await?,
-                qname: self.domain_id(&mut tx, new_domains, &e.qname).await?,
-                qtype: self.string_id(&mut tx, new_strings, &e.qtype).await?,
-                category,
-                rule: self.string_id(&mut tx, new_strings, &e.rule).await?,
-                matched_list,
-                cname,
-                device,
-            });
-        }
-        for (chunk, chunk_ids) in events
-            .chunks(ROWS_PER_STATEMENT)
-            .zip(resolved.chunks(ROWS_PER_STATEMENT))
-        {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO events (time_us, client, person, grp, identified_by, qname, qtype, \
-                 category, action, rule, matched_list, cname, rcode, upstream_latency_us, \
-                 cached, transport, device) ",
-            );
-            qb.push_values(chunk.iter().zip(chunk_ids), |mut b, (e, i)| {
-                b.push_bind(micros(e.time))
-                    .push_bind(e.client.to_canonical().to_string())
-                    .push_bind(i.person)
-                    .push_bind(i.group)
-                    .push_bind(i.identified_by)
-                    .push_bind(i.qname)
-                    .push_bind(i.qtype)
-                    .push_bind(i.category)
-                    .push_bind(action_code(e.action))
-                    .push_bind(i.rule)
-                    .push_bind(i.matched_list)
-                    .push_bind(i.cname)
-                    .push_bind(rcode_code(e.rcode))
-                    .push_bind(
-                        e.upstream_latency_us
-                            .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
-                    )
-                    .push_bind(e.cached)
-                    .push_bind(transport_code(e.transport))
-                    .push_bind(i.device);
-            });
-            qb.build().persistent(true).execute(&mut *tx).await?;
+        let mut label = String::new();
+        let (strings, domains) = self.missing(events, &mut label);
+        let strings: Vec<&str> = strings.iter().map(|s| s.as_ref()).collect();
+        intern(&mut tx, Table::Strings, &strings, &mut new.strings).await?;
+        intern(&mut tx, Table::Domains, &domains, &mut new.domains).await?;
+        let mut at = 0;
+        for n in chunks(events.len()) {
+            let part = events.get(at..at + n).unwrap_or_default();
+            at += n;
+            let mut q = sqlx::query(statement(Statement::Events, n));
+            for e in part {
+                let r = self.row(e, new, &mut label)?;
+                q = q
+                    .bind(r.time_us)
+                    .bind(r.client)
+                    .bind(r.person)
+                    .bind(r.group)
+                    .bind(r.identified_by)
+                    .bind(r.qname)
+                    .bind(r.qtype)
+                    .bind(r.category)
+                    .bind(r.action)
+                    .bind(r.rule)
+                    .bind(r.matched_list)
+                    .bind(r.cname)
+                    .bind(r.rcode)
+                    .bind(r.upstream_latency_us)
+                    .bind(r.cached)
+                    .bind(r.transport)
+                    .bind(r.device);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// The id of `v` in `strings`, interning it (inside the batch's transaction) if new.
-    async fn string_id(
-        &self,
-        conn: &mut SqliteConnection,
-        new: &mut HashMap<String, i64>,
-        v: &str,
-    ) -> Result<i64> {
-        if let Some(id) = self.strings.get(v).or_else(|| new.get(v)) {
-            return Ok(*id);
-        }
-        let id = intern_string(conn, v).await?;
-        new.insert(v.to_owned(), id);
-        Ok(id)
+    /// `e` as stored: interned ids (cached or new in this batch) and codes.
+    fn row(&self, e: &ActivityEvent, new: &Interned, label: &mut String) -> Result<Row> {
+        label.clear();
+        let _ = write!(label, "{}", e.identified_by);
+        let ip = e.client.to_canonical();
+        Ok(Row {
+            time_us: micros(e.time),
+            client: self
+                .clients
+                .get(&ip)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(ip.to_string())),
+            person: self.opt_string(new, e.person.as_deref())?,
+            group: self.string(new, &e.group)?,
+            identified_by: self.string(new, label)?,
+            qname: self.domain(new, &e.qname)?,
+            qtype: self.string(new, &e.qtype)?,
+            category: self.opt_string(new, e.category.as_deref())?,
+            action: action_code(e.action),
+            rule: self.string(new, &e.rule)?,
+            matched_list: self.opt_string(new, e.matched_list.as_deref())?,
+            cname: e
+                .cname
+                .as_deref()
+                .map(|c| self.domain(new, c))
+                .transpose()?,
+            rcode: rcode_code(e.rcode),
+            upstream_latency_us: e
+                .upstream_latency_us
+                .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+            cached: e.cached,
+            transport: transport_code(e.transport),
+            device: self.opt_string(new, e.device.as_deref())?,
+        })
     }
 
-    /// The id of `v` in `domains`, interning it (inside the batch's transaction) if new.
-    async fn domain_id(
+    /// The strings and domain names of `events` that have no cached id, each once.
+    fn missing<'e>(
         &self,
-        conn: &mut SqliteConnection,
-        new: &mut HashMap<String, i64>,
-        v: &str,
-    ) -> Result<i64> {
-        if let Some(id) = self.domains.get(v).or_else(|| new.get(v)) {
-            return Ok(*id);
+        events: &'e [ActivityEvent],
+        label: &mut String,
+    ) -> (Vec<Cow<'e, str>>, Vec<&'e str>) {
+        let mut strings: HashSet<Cow<'e, str>> = HashSet::default();
+        let mut domains: HashSet<&'e str> = HashSet::default();
+        for e in events {
+            let texts = [
+                e.person.as_deref(),
+                Some(e.group.as_str()),
+                Some(e.qtype.as_str()),
+                e.category.as_deref(),
+                Some(e.rule.as_str()),
+                e.matched_list.as_deref(),
+                e.device.as_deref(),
+            ];
+            for v in texts.into_iter().flatten() {
+                if !self.strings.contains_key(v) {
+                    strings.insert(Cow::Borrowed(v));
+                }
+            }
+            label.clear();
+            let _ = write!(label, "{}", e.identified_by);
+            if !self.strings.contains_key(label.as_str()) && !strings.contains(label.as_str()) {
+                strings.insert(Cow::Owned(label.clone()));
+            }
+            for v in [Some(e.qname.as_str()), e.cname.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                if !self.domains.contains_key(v) {
+                    domains.insert(v);
+                }
+            }
         }
-        let id = intern_domain(conn, v).await?;
-        new.insert(v.to_owned(), id);
-        Ok(id)
+        (strings.into_iter().collect(), domains.into_iter().collect())
+    }
+
+    /// The id of string `v`, cached or interned in this batch.
+    fn string(&self, new: &Interned, v: &str) -> Result<i64> {
+        lookup(&self.strings, &new.strings, v)
+    }
+
+    fn opt_string(&self, new: &Interned, v: Option<&str>) -> Result<Option<i64>> {
+        v.map(|v| self.string(new, v)).transpose()
+    }
+
+    /// The id of domain name `v`, cached or interned in this batch.
+    fn domain(&self, new: &Interned, v: &str) -> Result<i64> {
+        lookup(&self.domains, &new.domains, v)
     }
 }
 
-async fn intern_string(conn: &mut SqliteConnection, value: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO strings (value) VALUES ($1) \
-         ON CONFLICT (value) DO UPDATE SET value = excluded.value RETURNING id",
-    )
-    .bind(value)
-    .fetch_one(conn)
-    .await?)
+/// One event as stored.
+struct Row {
+    time_us: i64,
+    client: Arc<str>,
+    person: Option<i64>,
+    group: i64,
+    identified_by: i64,
+    qname: i64,
+    qtype: i64,
+    category: Option<i64>,
+    action: i64,
+    rule: i64,
+    matched_list: Option<i64>,
+    cname: Option<i64>,
+    rcode: i64,
+    upstream_latency_us: Option<i64>,
+    cached: bool,
+    transport: i64,
+    device: Option<i64>,
 }
 
-async fn intern_domain(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO domains (name, rev) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
-    )
-    .bind(name)
-    .bind(reversed(name))
-    .fetch_one(conn)
-    .await?)
+/// Ids interned by the batch being written (kept once it commits).
+#[derive(Default)]
+struct Interned {
+    strings: HashMap<String, i64>,
+    domains: HashMap<String, i64>,
+}
+
+fn lookup(cached: &HashMap<String, i64>, new: &HashMap<String, i64>, v: &str) -> Result<i64> {
+    cached
+        .get(v)
+        .or_else(|| new.get(v))
+        .copied()
+        .ok_or_else(|| ActivityError::Corrupt(format!("{v:?} was not interned")))
+}
+
+/// Statement sizes (rows): a batch of any size is written with statements of these
+/// sizes, largest first, so only these few statements are prepared, and reused.
+const ROWS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// The statement sizes for `n` rows (e.g. 300 = 256 + 16 + 16 + 4 + 4 + 4).
+fn chunks(n: usize) -> impl Iterator<Item = usize> {
+    let mut left = n;
+    std::iter::from_fn(move || {
+        let size = ROWS.into_iter().find(|s| *s <= left)?;
+        left -= size;
+        Some(size)
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Table {
+    Strings,
+    Domains,
+}
+
+#[derive(Clone, Copy)]
+enum Statement {
+    Events,
+    InsertStrings,
+    SelectStrings,
+    InsertDomains,
+    SelectDomains,
+}
+
+/// The text of `kind` for `rows` rows (one of [`ROWS`]), built once.
+///
+/// The inserts cannot abort halfway (`OR FAIL`, `OR IGNORE`; foreign keys are not
+/// enforced on the writer's connection), so SQLite keeps no statement journal for them:
+/// with one, every page a multi-row insert touched was copied first, which took about a
+/// third of the writer's time.
+fn statement(kind: Statement, rows: usize) -> &'static str {
+    static TEXT: LazyLock<Vec<[String; 5]>> =
+        LazyLock::new(|| {
+            let list = |n: usize, item: &str| vec![item; n].join(", ");
+            let build =
+                |kind: Statement| {
+                    ROWS.map(|n| match kind {
+                Statement::Events => format!(
+                    "INSERT OR FAIL INTO events (time_us, client, person, grp, identified_by, \
+                     qname, qtype, category, action, rule, matched_list, cname, rcode, \
+                     upstream_latency_us, cached, transport, device) VALUES {}",
+                    list(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                ),
+                Statement::InsertStrings => {
+                    format!("INSERT OR IGNORE INTO strings (value) VALUES {}", list(n, "(?)"))
+                }
+                Statement::SelectStrings => format!(
+                    "SELECT id, value FROM strings WHERE value IN ({})",
+                    list(n, "?")
+                ),
+                Statement::InsertDomains => format!(
+                    "INSERT OR IGNORE INTO domains (name, rev) VALUES {}",
+                    list(n, "(?, ?)")
+                ),
+                Statement::SelectDomains => format!(
+                    "SELECT id, name FROM domains WHERE name IN ({})",
+                    list(n, "?")
+                ),
+            })
+                };
+            [
+                Statement::Events,
+                Statement::InsertStrings,
+                Statement::SelectStrings,
+                Statement::InsertDomains,
+                Statement::SelectDomains,
+            ]
+            .map(build)
+            .into()
+        });
+    let size = ROWS
+        .iter()
+        .position(|r| *r == rows)
+        .unwrap_or(ROWS.len() - 1);
+    TEXT.get(kind as usize)
+        .and_then(|t| t.get(size))
+        .map_or("", String::as_str)
+}
+
+/// Intern `values` (distinct) in `table`: insert those not there yet, then read every
+/// id back, a statement of up to 256 values at a time.
+async fn intern(
+    conn: &mut SqliteConnection,
+    table: Table,
+    values: &[&str],
+    into: &mut HashMap<String, i64>,
+) -> Result<()> {
+    let (insert, select) = match table {
+        Table::Strings => (Statement::InsertStrings, Statement::SelectStrings),
+        Table::Domains => (Statement::InsertDomains, Statement::SelectDomains),
+    };
+    let mut at = 0;
+    for rows in chunks(values.len()) {
+        let part = values.get(at..at + rows).unwrap_or_default();
+        at += rows;
+        let mut q = sqlx::query(statement(insert, rows));
+        for v in part {
+            q = q.bind(*v);
+            if let Table::Domains = table {
+                q = q.bind(reversed(v));
+            }
+        }
+        q.execute(&mut *conn).await?;
+        let mut q = sqlx::query_as::<_, (i64, String)>(statement(select, rows));
+        for v in part {
+            q = q.bind(*v);
+        }
+        for (id, v) in q.fetch_all(&mut *conn).await? {
+            into.insert(v, id);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ROWS, Statement, chunks, statement};
+
+    #[test]
+    fn statement_sizes_add_up_largest_first() {
+        for n in 0..1100 {
+            let sizes: Vec<usize> = chunks(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
+            assert!(sizes.iter().all(|s| ROWS.contains(s)));
+        }
+        assert_eq!(chunks(300).collect::<Vec<_>>(), [256, 16, 16, 4, 4, 4]);
+    }
+
+    #[test]
+    fn statements_have_one_parameter_per_value() {
+        let params = |s: &str| s.matches('?').count();
+        for rows in ROWS {
+            assert_eq!(params(statement(Statement::Events, rows)), 17 * rows);
+            assert_eq!(params(statement(Statement::InsertStrings, rows)), rows);
+            assert_eq!(params(statement(Statement::SelectStrings, rows)), rows);
+            assert_eq!(params(statement(Statement::InsertDomains, rows)), 2 * rows);
+            assert_eq!(params(statement(Statement::SelectDomains, rows)), rows);
+        }
+    }
 }

@@ -4,9 +4,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_activity::{ActivitySearch, WriterSettings};
+use gatehouse_activity::{ActivityRow, ActivitySearch, MAX_SEARCH_LIMIT, WriterSettings};
 use gatehouse_dns::wire::{Question, encode_upstream_query};
-use gatehouse_dns::{DnsConfig, DnsService, NoIdentitySource, Transport, Upstream};
+use gatehouse_dns::{
+    ActivityEvent, DnsConfig, DnsService, IdentifiedBy, NoIdentitySource, Rcode, Transport,
+    Upstream,
+};
 use gatehouse_filter::{
     Action, CompileOptions, Database, Engine, EngineConfig, EngineHandle, ListFormat, Source,
     compile,
@@ -45,6 +48,121 @@ async fn writer_drains_a_channel_in_batches_and_stops_when_it_closes() {
     assert!(stats.largest_batch < 10_000, "{stats:?}");
     assert_eq!(stats.failed, 0);
     assert_eq!(stats.last_error, None);
+}
+
+/// Event `i` of a varied stream: names new and repeated, a name that is both queried and
+/// a CNAME target, IPv4 and IPv6 clients, every identification, optional fields set and
+/// not.
+fn varied(i: u16) -> ActivityEvent {
+    let person = (!i.is_multiple_of(5)).then(|| format!("pupil{}", i % 37));
+    let category = i
+        .is_multiple_of(3)
+        .then(|| ["gambling", "chat", "games"][usize::from(i % 9 / 3)]);
+    ActivityEvent {
+        time: at(i64::from(i)),
+        client: if i.is_multiple_of(4) {
+            IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, i % 50))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(10, 2, (i % 7) as u8, (i % 200) as u8))
+        },
+        identified_by: match i % 4 {
+            0 => IdentifiedBy::Caller,
+            1 => IdentifiedBy::Source,
+            2 => IdentifiedBy::Binding(Arc::from(format!("room{}", i % 3))),
+            _ => IdentifiedBy::Unidentified,
+        },
+        person,
+        group: format!("group{}", i % 6),
+        qname: format!("host{i}.site{}.example", i % 400),
+        qtype: ["A", "AAAA", "HTTPS"][usize::from(i % 3)].to_owned(),
+        action: if category.is_some() {
+            Action::Block
+        } else {
+            Action::Allow
+        },
+        rule: match category {
+            Some(c) => format!("policy:group{}/{c}", i % 6),
+            None => "default".to_owned(),
+        },
+        matched_list: category.map(|_| format!("site{}.example", i % 400)),
+        category: category.map(str::to_owned),
+        cname: i
+            .is_multiple_of(11)
+            .then(|| format!("host{}.site{}.example", i + 1, (i + 1) % 400)),
+        rcode: if i.is_multiple_of(13) {
+            Rcode::ServFail
+        } else {
+            Rcode::NoError
+        },
+        upstream_latency_us: i.is_multiple_of(2).then_some(u64::from(i) * 10),
+        cached: i % 2 == 1,
+        transport: [Transport::Udp, Transport::Tcp, Transport::Https][usize::from(i % 3)],
+        device: i.is_multiple_of(7).then(|| format!("tablet{}", i % 5)),
+    }
+}
+
+/// Whether a stored row holds exactly `e`.
+fn same(r: &ActivityRow, e: &ActivityEvent) -> bool {
+    r.time == e.time
+        && r.client == e.client
+        && r.person == e.person
+        && r.group == e.group
+        && r.identified_by == e.identified_by.to_string()
+        && r.qname == e.qname
+        && r.qtype == e.qtype
+        && r.category == e.category
+        && r.action == e.action
+        && r.rule == e.rule
+        && r.matched_list == e.matched_list
+        && r.cname == e.cname
+        && r.rcode == e.rcode
+        && r.upstream_latency_us == e.upstream_latency_us
+        && r.cached == e.cached
+        && r.transport == e.transport
+        && r.device == e.device
+}
+
+#[tokio::test]
+async fn batches_of_any_size_are_stored_whole_and_read_back_unchanged() {
+    let (_dir, log) = open().await;
+    // 1,023 events in one transaction take statements of every size (3 x 256, 3 x 64,
+    // 3 x 16, 3 x 4 and 3 single rows); a second batch through a fresh writer repeats
+    // names already stored and adds new ones.
+    let first: Vec<_> = (0..1023).map(varied).collect();
+    log.insert(&first).await.unwrap();
+    let second: Vec<_> = (1023..1400).map(varied).collect();
+    log.insert(&second).await.unwrap();
+    // A third through the background writer, whose cache already knows most values.
+    let (tx, rx) = mpsc::channel(2000);
+    let writer = log.spawn_writer(rx, WriterSettings::default());
+    for i in 1400..2000 {
+        tx.send(varied(i)).await.unwrap();
+    }
+    writer.flush().await;
+    for i in 2000..2100 {
+        tx.send(varied(i)).await.unwrap();
+    }
+    drop(tx);
+    writer.join().await;
+
+    assert_eq!(log.count_events().await.unwrap(), 2100);
+    let stats = log.stats();
+    assert_eq!((stats.written, stats.failed), (2100, 0));
+    let rows = log
+        .search(&ActivitySearch {
+            limit: MAX_SEARCH_LIMIT,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2100);
+    // Newest first: row k holds event 2099 - k.
+    for (k, r) in rows.iter().enumerate() {
+        let e = varied(2099 - u16::try_from(k).unwrap());
+        assert!(same(r, &e), "row {k}: {r:?}\nevent: {e:?}");
+    }
+    // Ids follow the order of insertion.
+    assert!(rows.windows(2).all(|w| w[0].id > w[1].id));
 }
 
 #[tokio::test]
