@@ -475,15 +475,16 @@ impl<S> Monitored<S> {
 }
 
 impl<S: crate::EventSource> crate::EventSource for Monitored<S> {
-    async fn recv_batch(&mut self, max: usize) -> Option<Vec<ActivityEvent>> {
-        let batch = self.inner.recv_batch(max).await?;
+    async fn recv_many(&mut self, buf: &mut Vec<ActivityEvent>, max: usize) -> usize {
+        let start = buf.len();
+        let n = self.inner.recv_many(buf, max).await;
         let mut raised = Vec::new();
-        for e in &batch {
+        for e in buf.get(start..).unwrap_or_default() {
             raised.extend(self.monitor.observe(e));
         }
         if !raised.is_empty() && self.out.try_send(raised).is_err() {
             tracing::error!("monitoring alerts lost: the alert queue is full or closed");
         }
-        Some(batch)
+        n
     }
 }

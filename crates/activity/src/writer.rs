@@ -57,32 +57,33 @@ impl Default for WriterSettings {
 /// Where the writer takes events from: the DNS filter's [`EventReceiver`], or a plain
 /// tokio channel.
 pub trait EventSource: Send + 'static {
-    /// Wait for at least one event, then take up to `max`; `None` once the queue is
-    /// closed and empty. Must be cancel-safe (no event lost if the future is dropped).
-    fn recv_batch(&mut self, max: usize)
-    -> impl Future<Output = Option<Vec<ActivityEvent>>> + Send;
+    /// Wait for at least one event, then append up to `max` (at least 1) to `buf`;
+    /// returns how many, 0 once the queue is closed and empty. Must be cancel-safe (no
+    /// event lost if the future is dropped).
+    fn recv_many(
+        &mut self,
+        buf: &mut Vec<ActivityEvent>,
+        max: usize,
+    ) -> impl Future<Output = usize> + Send;
 }
 
 impl EventSource for EventReceiver {
-    fn recv_batch(
+    fn recv_many(
         &mut self,
+        buf: &mut Vec<ActivityEvent>,
         max: usize,
-    ) -> impl Future<Output = Option<Vec<ActivityEvent>>> + Send {
-        EventReceiver::recv_batch(self, max)
+    ) -> impl Future<Output = usize> + Send {
+        EventReceiver::recv_many(self, buf, max)
     }
 }
 
 impl EventSource for mpsc::Receiver<ActivityEvent> {
-    async fn recv_batch(&mut self, max: usize) -> Option<Vec<ActivityEvent>> {
-        let first = self.recv().await?;
-        let mut out = vec![first];
-        while out.len() < max {
-            match self.try_recv() {
-                Ok(e) => out.push(e),
-                Err(_) => break,
-            }
-        }
-        Some(out)
+    fn recv_many(
+        &mut self,
+        buf: &mut Vec<ActivityEvent>,
+        max: usize,
+    ) -> impl Future<Output = usize> + Send {
+        mpsc::Receiver::recv_many(self, buf, max)
     }
 }
 
@@ -204,8 +205,13 @@ impl ActivityLog {
 /// 500 bytes each.
 const HOLD_BATCHES: usize = 4;
 
-/// Wait for the running write, if any, to hand the writer back with its batch size.
-async fn finished(inflight: &mut Option<JoinHandle<(Writer, u64)>>) -> Option<(Writer, u64)> {
+/// A write in progress: it hands back the writer, the batch's size and its emptied
+/// buffer (kept for the next batch, so that large buffers are not allocated and freed
+/// over and over, which left the allocator holding tens of megabytes).
+type Inflight = JoinHandle<(Writer, u64, Vec<ActivityEvent>)>;
+
+/// Wait for the running write, if any, to finish.
+async fn finished(inflight: &mut Option<Inflight>) -> Option<(Writer, u64, Vec<ActivityEvent>)> {
     match inflight {
         Some(h) => h.await.ok(),
         None => std::future::pending().await,
@@ -224,8 +230,9 @@ async fn run<S: EventSource>(
     let interval = settings.flush_interval.min(Duration::from_secs(1));
     let hold = max_batch.saturating_mul(HOLD_BATCHES);
     let mut idle = Some(writer);
-    let mut inflight: Option<JoinHandle<(Writer, u64)>> = None;
+    let mut inflight: Option<Inflight> = None;
     let mut buf: Vec<ActivityEvent> = Vec::new();
+    let mut spare: Vec<ActivityEvent> = Vec::new();
     let mut deadline: Option<Instant> = None;
     let mut control_open = true;
     let mut source_open = true;
@@ -242,13 +249,14 @@ async fn run<S: EventSource>(
                 || flush_wanted
                 || deadline.is_some_and(|d| d <= Instant::now()));
         if due && let Some(mut w) = idle.take() {
-            let batch = std::mem::take(&mut buf);
+            let mut batch = std::mem::replace(&mut buf, std::mem::take(&mut spare));
             let n = batch.len() as u64;
             submitted += n;
             deadline = None;
             inflight = Some(tokio::spawn(async move {
                 w.write_logged(&batch).await;
-                (w, n)
+                batch.clear();
+                (w, n, batch)
             }));
         }
         let (ready, waiting): (Vec<_>, Vec<_>) = flushes
@@ -271,9 +279,10 @@ async fn run<S: EventSource>(
             done = finished(&mut inflight), if inflight.is_some() => {
                 inflight = None;
                 match done {
-                    Some((w, n)) => {
+                    Some((w, n, emptied)) => {
                         idle = Some(w);
                         completed += n;
+                        spare = emptied;
                     }
                     None => {
                         tracing::error!("activity log: the writer stopped unexpectedly");
@@ -285,34 +294,32 @@ async fn run<S: EventSource>(
                 Some(reply) => {
                     // Everything queued now counts towards this flush.
                     while source_open && buf.len() < hold {
-                        let more = tokio::select! {
+                        let room = hold.saturating_sub(buf.len()).min(max_batch);
+                        let n = tokio::select! {
                             biased;
-                            b = source.recv_batch(room) => b,
+                            n = source.recv_many(&mut buf, room) => n,
                             () = std::future::ready(()) => break,
                         };
-                        match more {
-                            Some(b) => {
-                                taken += b.len() as u64;
-                                buf.extend(b);
-                            }
-                            None => source_open = false,
+                        if n == 0 {
+                            source_open = false;
                         }
+                        taken += n as u64;
                     }
                     flushes.push((taken, reply));
                 }
                 None => control_open = false,
             },
             () = tokio::time::sleep_until(wait), if deadline.is_some() && idle.is_some() => {}
-            batch = source.recv_batch(room), if source_open && buf.len() < hold => match batch {
-                Some(b) => {
-                    if buf.is_empty() {
+            n = source.recv_many(&mut buf, room), if source_open && buf.len() < hold => {
+                if n == 0 {
+                    source_open = false;
+                } else {
+                    if deadline.is_none() {
                         deadline = Some(Instant::now() + interval);
                     }
-                    taken += b.len() as u64;
-                    buf.extend(b);
+                    taken += n as u64;
                 }
-                None => source_open = false,
-            },
+            }
         }
     }
 }

@@ -107,10 +107,15 @@ impl EventReceiver {
     /// Wait for at least one event, then take up to `max` (`None` once the server has
     /// stopped and the queue is empty).
     pub async fn recv_batch(&mut self, max: usize) -> Option<Vec<ActivityEvent>> {
-        let first = self.rx.recv().await?;
-        let mut out = vec![first];
-        out.extend(self.drain(max.saturating_sub(1)));
-        Some(out)
+        let mut out = Vec::new();
+        (self.recv_many(&mut out, max.max(1)).await > 0).then_some(out)
+    }
+
+    /// Wait for at least one event, then append up to `max` to `buf` (no batch of its own
+    /// is allocated); returns how many, 0 once the server has stopped and the queue is
+    /// empty (or when `max` is 0). Cancel-safe: no event is lost if the future is dropped.
+    pub async fn recv_many(&mut self, buf: &mut Vec<ActivityEvent>, max: usize) -> usize {
+        self.rx.recv_many(buf, max).await
     }
 
     /// The underlying tokio receiver.
