@@ -358,9 +358,12 @@ impl Monitor {
         {
             let q = self.blocks.entry(subject(e)).or_default();
             q.push_back(e.clone());
-            while q
-                .front()
-                .is_some_and(|f| e.time.duration_since(f.time) >= window)
+            // Only the last `n` blocks matter (are there `n` within the window?): a busy
+            // client (one address behind NAT, a load test) would otherwise keep every
+            // block of the window and have all of them copied for each new one.
+            while q.len() > n
+                || q.front()
+                    .is_some_and(|f| e.time.duration_since(f.time) >= window)
             {
                 q.pop_front();
             }
