@@ -264,12 +264,15 @@ pub struct NewAlert {
 pub enum Alerted {
     /// A new alert.
     New(NewAlert),
-    /// Folded into the open alert of the same key (its count goes up by one).
+    /// Folded into the open alert of the same key (its count goes up by `count`).
     Folded {
         /// The alert's key.
         key: AlertKey,
-        /// The event, as more evidence.
+        /// The first of the repeats, as more evidence.
         event: Box<ActivityEvent>,
+        /// How many repeats (1 from [`Monitor::observe`]; more once a batch's repeats
+        /// are put together by [`coalesce`]).
+        count: u32,
     },
 }
 
@@ -437,6 +440,7 @@ impl Monitor {
                 Alerted::Folded {
                     key,
                     event: Box::new(e.clone()),
+                    count: 1,
                 }
             } else {
                 Alerted::New(NewAlert {
@@ -477,6 +481,31 @@ impl<S> Monitored<S> {
     }
 }
 
+/// Put the repeats of each alert in `raised` together: one fold per key with the sum of
+/// the counts and the first repeat as evidence, so that a client hammering a watched
+/// category costs one write per batch, not one per query. New alerts stay as they are,
+/// in order, ahead of their folds.
+pub fn coalesce(raised: Vec<Alerted>) -> Vec<Alerted> {
+    let mut out: Vec<Alerted> = Vec::with_capacity(raised.len().min(64));
+    let mut at: HashMap<AlertKey, usize> = HashMap::new();
+    for a in raised {
+        match a {
+            Alerted::Folded { key, event, count } => {
+                if let Some(Alerted::Folded { count: c, .. }) =
+                    at.get(&key).and_then(|i| out.get_mut(*i))
+                {
+                    *c = c.saturating_add(count);
+                } else {
+                    at.insert(key.clone(), out.len());
+                    out.push(Alerted::Folded { key, event, count });
+                }
+            }
+            new @ Alerted::New(_) => out.push(new),
+        }
+    }
+    out
+}
+
 impl<S: crate::EventSource> crate::EventSource for Monitored<S> {
     async fn recv_many(&mut self, buf: &mut Vec<ActivityEvent>, max: usize) -> usize {
         let start = buf.len();
@@ -485,7 +514,7 @@ impl<S: crate::EventSource> crate::EventSource for Monitored<S> {
         for e in buf.get(start..).unwrap_or_default() {
             raised.extend(self.monitor.observe(e));
         }
-        if !raised.is_empty() && self.out.try_send(raised).is_err() {
+        if !raised.is_empty() && self.out.try_send(coalesce(raised)).is_err() {
             tracing::error!("monitoring alerts lost: the alert queue is full or closed");
         }
         n

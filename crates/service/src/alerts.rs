@@ -77,14 +77,14 @@ impl Gatehouse {
         for a in raised {
             match a {
                 Alerted::New(n) => new.push(self.create_alert(school.id, n).await?),
-                Alerted::Folded { key, event } => {
+                Alerted::Folded { key, event, count } => {
                     if let Some(id) = self
                         .store
                         .open_alert(school.id, &key.rule, &key.subject, event.time - fold)
                         .await?
                     {
                         self.store
-                            .fold_alert(id, event.time, &evidence_json(event))
+                            .fold_alert(id, event.time, &evidence_json(event), i64::from(*count))
                             .await?;
                     }
                 }

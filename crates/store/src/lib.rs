@@ -359,9 +359,10 @@ pub trait AlertStore: Send + Sync {
         alert: &NewAlertRecord,
         audit: AuditEvent,
     ) -> Result<AlertRecord>;
-    /// Fold a repeat into alert `id`: count + 1, last time `at`, and the event kept as
-    /// evidence (up to [`MAX_ALERT_EVIDENCE`] per alert).
-    async fn fold_alert(&self, id: i64, at: Timestamp, evidence: &str) -> Result<()>;
+    /// Fold `count` repeats into alert `id`: its count goes up by `count`, its last time
+    /// becomes `at`, and `evidence` (the first repeat) is kept (up to
+    /// [`MAX_ALERT_EVIDENCE`] per alert).
+    async fn fold_alert(&self, id: i64, at: Timestamp, evidence: &str, count: i64) -> Result<()>;
     /// The newest alert of `rule` for `subject` that is still new or acknowledged and
     /// whose last event is at or after `since` (to fold into after a restart).
     async fn open_alert(

@@ -193,3 +193,46 @@ fn the_shipped_rules_load_and_bad_files_name_the_fault() {
     .unwrap_err();
     assert!(e.contains("dire"), "{e}");
 }
+
+#[test]
+fn a_batch_of_repeats_is_folded_once_with_its_count() {
+    use gatehouse_activity::monitor::coalesce;
+    let mut m = monitor();
+    let mut raised = Vec::new();
+    for s in 0..100 {
+        raised.extend(m.observe(&blocked(
+            at(TEN + s),
+            "vpn.example",
+            Some("p7"),
+            "circumvention",
+        )));
+        raised.extend(m.observe(&blocked(
+            at(TEN + s),
+            "vpn.example",
+            Some("p8"),
+            "circumvention",
+        )));
+    }
+    let out = coalesce(raised);
+    let summary: Vec<(String, bool, u32)> = out
+        .iter()
+        .filter_map(|a| match a {
+            Alerted::New(n) if n.key.rule == "circumvention" => {
+                Some((n.key.subject.clone(), true, 1))
+            }
+            Alerted::Folded { key, count, .. } if key.rule == "circumvention" => {
+                Some((key.subject.clone(), false, *count))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("person:p7".to_owned(), true, 1),
+            ("person:p8".to_owned(), true, 1),
+            ("person:p7".to_owned(), false, 99),
+            ("person:p8".to_owned(), false, 99),
+        ]
+    );
+}

@@ -99,11 +99,12 @@ impl AlertStore for SqliteStore {
         Ok(stored)
     }
 
-    async fn fold_alert(&self, id: i64, at: Timestamp, evidence: &str) -> Result<()> {
+    async fn fold_alert(&self, id: i64, at: Timestamp, evidence: &str, count: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
-            "UPDATE alerts SET count = count + 1, last_at = MAX(last_at, $1) WHERE id = $2",
+            "UPDATE alerts SET count = count + $1, last_at = MAX(last_at, $2) WHERE id = $3",
         )
+        .bind(count.max(1))
         .bind(ts(at))
         .bind(id)
         .execute(&mut *tx)

@@ -44,11 +44,15 @@ async fn alerts_fold_change_state_once_and_keep_their_evidence() {
             .unwrap(),
         None
     );
-    s.fold_alert(a.id, at(20), r#"{"qname":"hurt2.example"}"#)
+    s.fold_alert(a.id, at(20), r#"{"qname":"hurt2.example"}"#, 4)
         .await
         .unwrap();
     let (stored, evidence) = s.alert(school.id, a.id).await.unwrap().unwrap();
-    assert_eq!((stored.count, stored.last_at), (2, at(20)));
+    assert_eq!(
+        (stored.count, stored.last_at),
+        (5, at(20)),
+        "four repeats folded at once"
+    );
     assert_eq!(evidence.len(), 2);
     assert!(evidence[1].1.contains("hurt2.example"));
 
