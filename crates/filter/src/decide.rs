@@ -820,6 +820,7 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
     let pidx = who
         .person
         .as_ref()
+        .filter(|_| !engine.person_policy.is_empty())
         .and_then(|p| engine.person_policy.get(p))
         .or_else(|| engine.by_name.get(&who.group))
         .copied()

@@ -230,7 +230,7 @@ impl Gatehouse {
                     a.severity, a.rule, mailer.base_url, a.id
                 ));
             }
-            for (email, name) in self.dsl_addresses(school.id).await? {
+            for (email, name) in self.addresses_of(school.id, Role::Dsl).await? {
                 mailer
                     .send(&Outgoing {
                         to: email,
@@ -247,11 +247,6 @@ impl Gatehouse {
         }
         self.store.set_setting(DIGEST_SETTING, &today).await?;
         Ok(pending.len())
-    }
-
-    /// Email addresses and names of every DSL account's person.
-    async fn dsl_addresses(&self, school: i64) -> Result<Vec<(String, String)>> {
-        self.addresses_of(school, Role::Dsl).await
     }
 
     /// Email addresses and names of the people whose accounts hold `role`.
