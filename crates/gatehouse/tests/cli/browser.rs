@@ -238,6 +238,34 @@ async fn text_of(c: &Client, locator: Locator<'_>) -> Result<String> {
     words(&element(c, locator).await?).await
 }
 
+/// Click `control` (a button or link that loads a page) and return once the page it
+/// was on has been replaced: a form that redirects back to its own page shows elements
+/// with the same ids, and reading them before the new page arrives reads the old one.
+async fn submit(c: &Client, control: Element) -> Result<()> {
+    // the old document is marked; the page that replaces it is not
+    c.execute("document.documentElement.dataset.leaving = 'yes';", vec![])
+        .await?;
+    control.click().await?;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let arrived = c
+            .execute(
+                "return document.documentElement.dataset.leaving === undefined \
+                 && document.readyState === 'complete';",
+                vec![],
+            )
+            .await?;
+        if arrived == serde_json::Value::Bool(true) {
+            return Ok(());
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the page did not change after the click"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The path of the page shown, e.g. `/sign`.
 async fn path(c: &Client) -> Result<String> {
     Ok(c.current_url().await?.path().to_owned())
@@ -255,10 +283,12 @@ async fn sign_in(c: &Client, base: &str, username: &str) -> Result<()> {
         .await?
         .send_keys(DEMO_PASSWORD)
         .await?;
-    c.find(Locator::Css("form[action='/login'] button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(
+        c,
+        c.find(Locator::Css("form[action='/login'] button[type='submit']"))
+            .await?,
+    )
+    .await?;
     element(c, Locator::Css("nav"))
         .await
         .with_context(|| format!("signing in as {username}"))?;
@@ -295,11 +325,13 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
         .await?
         .send_keys(&csv.display().to_string())
         .await?;
-    c.find(Locator::Css(
-        "form[action='/people/import'] button[type='submit']",
-    ))
-    .await?
-    .click()
+    submit(
+        c,
+        c.find(Locator::Css(
+            "form[action='/people/import'] button[type='submit']",
+        ))
+        .await?,
+    )
     .await?;
 
     // The preview.
@@ -319,7 +351,7 @@ async fn import_a_pupil_and_find_them(c: &Client, base: &str, csv: &Path) -> Res
     );
 
     // Apply.
-    c.find(Locator::Id("apply")).await?.click().await?;
+    submit(c, c.find(Locator::Id("apply")).await?).await?;
     let outcome = text_of(c, Locator::Id("import-outcome")).await?;
     ensure!(
         outcome.contains(" 1 added "),
@@ -411,7 +443,7 @@ async fn sign_agreement(c: &Client, typed_name: &str) -> Result<String> {
         .await?
         .send_keys(typed_name)
         .await?;
-    c.find(Locator::Id("sign")).await?.click().await?;
+    submit(c, c.find(Locator::Id("sign")).await?).await?;
     let hello = text_of(
         c,
         Locator::XPath("//main/h1[starts-with(normalize-space(.), 'Hello,')]"),
@@ -429,12 +461,16 @@ async fn sign_agreement(c: &Client, typed_name: &str) -> Result<String> {
 /// Open the staff agreement's page from the list of agreements.
 async fn open_staff_agreement(c: &Client, base: &str) -> Result<()> {
     c.goto(&format!("{base}/agreements")).await?;
-    element(
+    submit(
         c,
-        Locator::XPath("//table[@id='policies']//tr[td[2][normalize-space(.)='Staff']]/td[1]/a"),
+        element(
+            c,
+            Locator::XPath(
+                "//table[@id='policies']//tr[td[2][normalize-space(.)='Staff']]/td[1]/a",
+            ),
+        )
+        .await?,
     )
-    .await?
-    .click()
     .await?;
     element(c, Locator::Id("versions")).await?;
     Ok(())
@@ -444,18 +480,17 @@ async fn open_staff_agreement(c: &Client, base: &str) -> Result<()> {
 /// (a value of the status filter) and return the text of `name`'s row.
 async fn register_row(c: &Client, base: &str, status: &str, name: &str) -> Result<String> {
     open_staff_agreement(c, base).await?;
-    c.find(Locator::LinkText("Who has signed"))
-        .await?
-        .click()
-        .await?;
+    submit(c, c.find(Locator::LinkText("Who has signed")).await?).await?;
     element(c, Locator::Id("status"))
         .await?
         .select_by_value(status)
         .await?;
-    c.find(Locator::Css("form.filters button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(
+        c,
+        c.find(Locator::Css("form.filters button[type='submit']"))
+            .await?,
+    )
+    .await?;
     // The filtered page is the one whose select has the option selected by the server.
     let filtered = format!("//select[@id='status']/option[@value='{status}'][@selected]");
     element(c, Locator::XPath(&filtered)).await?;
@@ -513,10 +548,12 @@ async fn publish_staff_version_3(c: &Client, base: &str) -> Result<()> {
         .await?
         .send_keys("Approved apps and websites")
         .await?;
-    c.find(Locator::Css("details#new-version button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(
+        c,
+        c.find(Locator::Css("details#new-version button[type='submit']"))
+            .await?,
+    )
+    .await?;
 
     // The draft: record the governors' approval (dated today by default).
     let approve = element(c, Locator::Id("approve-form")).await?;
@@ -530,15 +567,15 @@ async fn publish_staff_version_3(c: &Client, base: &str) -> Result<()> {
         .await?
         .send_keys("Full governing body")
         .await?;
-    approve
-        .find(Locator::Css("button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(
+        c,
+        approve.find(Locator::Css("button[type='submit']")).await?,
+    )
+    .await?;
 
     // Publish with the default dates (in force today, review in a year).
     element(c, Locator::Id("publish-form")).await?;
-    c.find(Locator::Id("publish")).await?.click().await?;
+    submit(c, c.find(Locator::Id("publish")).await?).await?;
     // With nothing pending, the page offers a new version again.
     element(c, Locator::Id("new-version")).await?;
     for (version, status) in [("v3", "Published"), ("v2", "Superseded")] {
@@ -638,10 +675,7 @@ async fn pupil_asks_for_a_blocked_site_and_is_let_through(
     // The pupil connects the device at the portal: its queries are now hers.
     sign_in(c, base, "pupil").await?;
     c.goto(&format!("{base}/portal")).await?;
-    element(c, Locator::Id("portal-connect"))
-        .await?
-        .click()
-        .await?;
+    submit(c, element(c, Locator::Id("portal-connect")).await?).await?;
     let connected = text_of(c, Locator::Id("portal-connected")).await?;
     ensure!(connected.contains("connected as you"), "{connected}");
     sign_out(c).await?;
@@ -669,10 +703,12 @@ async fn pupil_asks_for_a_blocked_site_and_is_let_through(
         .await?
         .send_keys("We are learning about probability in maths")
         .await?;
-    c.find(Locator::Css("#unblock-form button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(
+        c,
+        c.find(Locator::Css("#unblock-form button[type='submit']"))
+            .await?,
+    )
+    .await?;
     let sent = text_of(c, Locator::Id("request-sent")).await?;
     ensure!(sent.contains("sent to the online safety lead"), "{sent}");
 
@@ -687,10 +723,7 @@ async fn pupil_asks_for_a_blocked_site_and_is_let_through(
         text.contains(GAMBLING) && text.contains("probability") && text.contains("Sophia Bennett"),
         "the request as listed: {text}"
     );
-    card.find(Locator::Css("button[value='approve']"))
-        .await?
-        .click()
-        .await?;
+    submit(c, card.find(Locator::Css("button[value='approve']")).await?).await?;
     element(c, Locator::Id("no-pending")).await?;
     let decided = text_of(c, Locator::Css("table.list tbody")).await?;
     ensure!(decided.contains("approved"), "{decided}");
@@ -741,10 +774,7 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
 ) -> Result<()> {
     sign_in(c, base, "pupil").await?;
     c.goto(&format!("{base}/portal")).await?;
-    element(c, Locator::Id("portal-connect"))
-        .await?
-        .click()
-        .await?;
+    submit(c, element(c, Locator::Id("portal-connect")).await?).await?;
     element(c, Locator::Id("portal-connected")).await?;
     sign_out(c).await?;
 
@@ -774,7 +804,7 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    link.click().await?;
+    submit(c, link).await?;
     let count = text_of(c, Locator::Id("alert-count")).await?;
     ensure!(
         count.trim() == "2",
@@ -782,17 +812,14 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
     );
     let evidence = text_of(c, Locator::Id("evidence")).await?;
     ensure!(evidence.contains("how-to-self-harm.example"), "{evidence}");
-    element(c, Locator::Id("acknowledge"))
-        .await?
-        .click()
-        .await?;
+    submit(c, element(c, Locator::Id("acknowledge")).await?).await?;
     let status = text_of(c, Locator::Id("alert-status")).await?;
     ensure!(status.contains("acknowledged (by dsl)"), "{status}");
     element(c, Locator::Id("note"))
         .await?
         .send_keys("Spoke to Sophia with her class teacher")
         .await?;
-    element(c, Locator::Id("escalate")).await?.click().await?;
+    submit(c, element(c, Locator::Id("escalate")).await?).await?;
 
     // the safeguarding concern, with the evidence and the pupil
     let description = text_of(c, Locator::Id("description")).await?;
@@ -820,10 +847,12 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
         .await?
         .send_keys("phone")
         .await?;
-    c.find(Locator::Css("#entry-form button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(
+        c,
+        c.find(Locator::Css("#entry-form button[type='submit']"))
+            .await?,
+    )
+    .await?;
     let chronology = text_of(c, Locator::Id("chronology")).await?;
     ensure!(
         chronology.contains("Parents/carers informed"),
@@ -845,10 +874,12 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
         vec![serde_json::json!(until)],
     )
     .await?;
-    c.find(Locator::Css("#sanction-form button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(
+        c,
+        c.find(Locator::Css("#sanction-form button[type='submit']"))
+            .await?,
+    )
+    .await?;
     let sanctions = text_of(c, Locator::Id("sanctions")).await?;
     ensure!(sanctions.contains("Sophia Bennett"), "{sanctions}");
 
