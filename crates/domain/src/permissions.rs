@@ -159,11 +159,14 @@ pub enum Resource {
     /// Monitoring alerts (triage: acknowledge, dismiss, escalate) and the keyword
     /// libraries and rules that raise them. Safeguarding matters: the DSL team and the head.
     Alerts,
+    /// The demo's clock, moved forward to show what happens later (`gatehouse demo`
+    /// only; a real installation follows the computer's clock).
+    DemoClock,
 }
 
 impl Resource {
     /// All resources, in table order.
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 12] = [
         Self::People,
         Self::Accounts,
         Self::ApiTokens,
@@ -175,6 +178,7 @@ impl Resource {
         Self::UnblockRequests,
         Self::Devices,
         Self::Alerts,
+        Self::DemoClock,
     ];
 }
 
@@ -210,6 +214,7 @@ pub fn allowed(role: Role, action: Action, resource: Resource) -> bool {
         (UnblockRequests, Edit) => matches!(role, TrustAdmin | Head | OnlineSafetyLead),
         (Devices, View | Edit) => matches!(role, TrustAdmin | Head | ItAdmin),
         (Alerts, View | Edit) => matches!(role, Head | Dsl),
+        (DemoClock, View | Edit) => matches!(role, TrustAdmin | Head),
     }
 }
 
@@ -298,19 +303,20 @@ mod tests {
 
     /// The matrix as a table: a row per role, a cell per (resource, action) in
     /// `Resource::ALL` order (people, accounts, API tokens, audit log, own account, policies,
-    /// register, activity, unblock requests, devices, alerts), each "V", "E", "VE" or "-".
+    /// register, activity, unblock requests, devices, alerts, demo clock), each "V", "E",
+    /// "VE" or "-".
     const TABLE: &str = "
-        trust_admin        VE VE VE V  VE VE VE V  VE VE -
-        head               VE VE VE V  VE VE VE V  VE VE VE
-        dsl                V  -  -  -  VE V  VE V  V  -  VE
-        online_safety_lead V  -  -  -  VE VE VE V  VE -  -
-        dpo                V  -  -  -  VE V  V  -  -  -  -
-        it_admin           VE VE VE -  VE -  -  V  V  VE -
-        governor           -  -  -  -  VE V  -  -  -  -  -
-        staff              -  -  -  -  VE -  -  -  -  -  -
-        pupil              -  -  -  -  VE -  -  -  -  -  -
-        parent             -  -  -  -  VE -  -  -  -  -  -
-        visitor            -  -  -  -  VE -  -  -  -  -  -
+        trust_admin        VE VE VE V  VE VE VE V  VE VE -  VE
+        head               VE VE VE V  VE VE VE V  VE VE VE VE
+        dsl                V  -  -  -  VE V  VE V  V  -  VE -
+        online_safety_lead V  -  -  -  VE VE VE V  VE -  -  -
+        dpo                V  -  -  -  VE V  V  -  -  -  -  -
+        it_admin           VE VE VE -  VE -  -  V  V  VE -  -
+        governor           -  -  -  -  VE V  -  -  -  -  -  -
+        staff              -  -  -  -  VE -  -  -  -  -  -  -
+        pupil              -  -  -  -  VE -  -  -  -  -  -  -
+        parent             -  -  -  -  VE -  -  -  -  -  -  -
+        visitor            -  -  -  -  VE -  -  -  -  -  -  -
     ";
 
     #[test]

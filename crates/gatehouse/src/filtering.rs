@@ -205,7 +205,7 @@ pub async fn attach(
     let Some(dns) = dns_config(config, o, web)? else {
         return Ok((app, None));
     };
-    let mut filter = start_dns(config, dns, o).await?;
+    let mut filter = start_dns(config, dns, o, app.clock.clone()).await?;
     let app = app.with_filter(filter.runtime.clone());
     app.refresh_filter()
         .await
@@ -315,8 +315,13 @@ pub fn monitoring_rules(config: &Config) -> Result<gatehouse_activity::monitor::
 
 /// Start the DNS filter: open the compiled lists, build the engine, listen, then check the
 /// lists file every second and put a new one in service; write every event to the
-/// activity log and prune it daily.
-pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Result<DnsFilter> {
+/// activity log and prune it daily. Portal sign-ins expire by `clock`, the service's.
+pub async fn start_dns(
+    config: &Config,
+    dns: DnsConfig,
+    o: &DnsOverrides,
+    clock: Arc<dyn gatehouse_domain::clock::Clock>,
+) -> Result<DnsFilter> {
     let path = o.lists.clone().unwrap_or_else(|| config.filter_database());
     if !path.is_file() {
         bail!(
@@ -347,7 +352,7 @@ pub async fn start_dns(config: &Config, dns: DnsConfig, o: &DnsOverrides) -> Res
         .with_retention(config.activity.raw_days, config.activity.daily_days),
     );
     let portal = runtime.clone();
-    let source = move |client: IpAddr| portal.portal_identity(client, jiff::Timestamp::now());
+    let source = move |client: IpAddr| portal.portal_identity(client, clock.now());
     let (handle, events) = DnsServer::start(dns, runtime.engines(), Arc::new(source))
         .await
         .context("starting the DNS filter")?;

@@ -10,6 +10,7 @@ pub mod agreements;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod demo_clock;
 pub mod devices;
 pub mod files;
 pub mod filtering;
@@ -183,6 +184,8 @@ pub struct Gatehouse {
     pub filter: Option<Arc<filtering::FilterRuntime>>,
     /// Sends the messages that cannot wait (a new concern to the DSL), when set.
     pub mailer: Option<mail::Mailer>,
+    /// The demo's clock, which the head may move forward (`gatehouse demo` only).
+    pub demo_clock: Option<Arc<gatehouse_domain::clock::ShiftedClock>>,
 }
 
 impl std::fmt::Debug for Gatehouse {
@@ -215,6 +218,7 @@ impl Gatehouse {
             files: None,
             filter: None,
             mailer: None,
+            demo_clock: None,
         })
     }
 

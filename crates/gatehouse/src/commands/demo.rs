@@ -52,9 +52,13 @@ pub async fn run(
     let mut demo_config = config.clone();
     demo_config.web.listen = web;
     let mailer = Some(demo_config.mailer()?);
+    // the head may move the demo's clock forward to see what happens later
     let app = app
         .with_files(config.storage.data_dir.join("files"))
-        .with_mailer(demo_config.mailer()?);
+        .with_mailer(demo_config.mailer()?)
+        .with_demo_clock(std::sync::Arc::new(
+            gatehouse_domain::clock::ShiftedClock::default(),
+        ));
     let updates = super::serve::spawn_list_updates(&config)?;
     // The demo shows the signing gate in audit mode: people with an agreement overdue
     // are let through, and the activity log marks their decisions.

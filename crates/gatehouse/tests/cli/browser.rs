@@ -2,6 +2,7 @@
 //! on the demo school.
 //!
 //! - The head imports a pupil and finds them in the directory.
+//! - A teacher reports a concern on a phone-sized screen and the DSL has it.
 //! - The agreements' acceptance test: staff sign a changed agreement, the head publishes
 //!   a new version with a material change, and the register follows who has signed it.
 //! - A pupil's device is refused a gambling site by the DNS filter, the pupil opens the
@@ -10,8 +11,8 @@
 //! - A pupil's device asks for self-harm sites: a high alert is raised at once; the DSL
 //!   acknowledges it, escalates it into a safeguarding concern, records that the parents
 //!   were told and removes the pupil's internet access for three days; the pupil's next
-//!   DNS query is blocked. (The sanction's end on its date is tested with an injected
-//!   clock in the service tests.)
+//!   DNS query is blocked; the head moves the demo's clock past the end date, and her
+//!   next query is answered again.
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian/Ubuntu:
 //! `apt-get install chromium chromium-driver`). Without them the tests fail: they do not
@@ -387,6 +388,72 @@ async fn head_imports_a_pupil_in_the_browser_and_finds_them_in_the_directory() {
     );
     let b = Browsing::start(&site).await;
     let outcome = import_a_pupil_and_find_them(&b.client, b.base(), &csv).await;
+    b.finish(outcome).await;
+}
+
+/// A teacher reports a concern on a phone-sized screen: the form fits the screen (no
+/// sideways scrolling, every control in view, the fields most of its width) and the
+/// report reaches the DSL.
+async fn a_teacher_reports_a_concern_from_a_phone(c: &Client, base: &str) -> Result<()> {
+    c.set_window_size(390, 844).await?;
+    sign_in(c, base, "teacher").await?;
+    c.goto(&format!("{base}/incidents/new")).await?;
+    element(c, Locator::Id("report-form")).await?;
+    let layout = c
+        .execute(
+            "const w = document.documentElement.clientWidth;
+             const outside = [...document.querySelectorAll(
+                 '#report-form input:not([type=hidden]), #report-form select, #report-form textarea, #report-form button')]
+               .filter(e => { const r = e.getBoundingClientRect();
+                   return r.left < 0 || r.right > w || (e.tagName !== 'BUTTON' && r.width < w * 0.6); })
+               .map(e => e.id);
+             return { width: w, sideways: document.documentElement.scrollWidth - w, outside };",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        layout["width"].as_i64().is_some_and(|w| w <= 400),
+        "the page is not phone-sized: {layout}"
+    );
+    ensure!(
+        layout["sideways"].as_i64() == Some(0) && layout["outside"] == serde_json::json!([]),
+        "the report form does not fit a phone's screen: {layout}"
+    );
+    element(c, Locator::Id("kind"))
+        .await?
+        .select_by_value("online_safety")
+        .await?;
+    c.find(Locator::Id("summary"))
+        .await?
+        .send_keys("Pupil shown a frightening video at break")
+        .await?;
+    c.find(Locator::Id("description"))
+        .await?
+        .send_keys("An older pupil showed Year 4 a violent clip on his phone by the gate.")
+        .await?;
+    submit(c, c.find(Locator::Id("report-submit")).await?).await?;
+    let thanks = text_of(c, Locator::Id("thanks")).await?;
+    ensure!(
+        thanks.contains("reached the designated safeguarding lead"),
+        "{thanks}"
+    );
+    sign_out(c).await?;
+
+    sign_in(c, base, "dsl").await?;
+    c.goto(&format!("{base}/incidents")).await?;
+    let list = text_of(c, Locator::Id("incidents")).await?;
+    ensure!(
+        list.contains("Pupil shown a frightening video at break"),
+        "the DSL's list: {list}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_reports_a_concern_from_a_phone_and_the_dsl_has_it() {
+    let site = Site::empty();
+    let b = Browsing::start(&site).await;
+    let outcome = a_teacher_reports_a_concern_from_a_phone(&b.client, b.base()).await;
     b.finish(outcome).await;
 }
 
@@ -888,6 +955,50 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
     ensure!(
         blocked == vec![std::net::Ipv4Addr::LOCALHOST],
         "with internet access removed, the pupil's query should be blocked, got {blocked:?}"
+    );
+    let incident = path(c).await?;
+    sign_out(c).await?;
+
+    // the head moves the demo's clock past the end date: the sanction ends at once
+    sign_in(c, base, "head").await?;
+    c.goto(&format!("{base}/demo/clock")).await?;
+    let hours = element(c, Locator::Id("hours")).await?;
+    hours.clear().await?;
+    hours.send_keys("73").await?;
+    submit(c, c.find(Locator::Id("advance")).await?).await?;
+    // three days on, every sign-in has expired: the head signs in again and is taken
+    // back to the clock
+    element(c, Locator::Id("username"))
+        .await?
+        .send_keys("head")
+        .await?;
+    c.find(Locator::Id("password"))
+        .await?
+        .send_keys(DEMO_PASSWORD)
+        .await?;
+    submit(
+        c,
+        c.find(Locator::Css("form[action^='/login'] button[type='submit']"))
+            .await?,
+    )
+    .await?;
+    let moved = text_of(c, Locator::Id("clock-moved")).await?;
+    ensure!(moved.contains("One sanction ended"), "{moved}");
+    c.goto(&format!("{base}{incident}")).await?;
+    let chronology = text_of(c, Locator::Id("chronology")).await?;
+    ensure!(chronology.contains("ended on its end date"), "{chronology}");
+    sign_out(c).await?;
+
+    // three days on, she connects her device again and her queries are answered
+    sign_in(c, base, "pupil").await?;
+    c.goto(&format!("{base}/portal")).await?;
+    submit(c, element(c, Locator::Id("portal-connect")).await?).await?;
+    let connected = text_of(c, Locator::Id("portal-connected")).await?;
+    ensure!(connected.contains("connected as you"), "{connected}");
+    let allowed = resolve(dns, 4, "www.bbc.co.uk");
+    ensure!(
+        allowed == vec![UPSTREAM],
+        "after the sanction's end, the pupil's query should be answered, got {allowed:?}"
     );
     Ok(())
 }

@@ -490,3 +490,76 @@ async fn the_breach_countdown_shows_to_the_dpo_and_head_until_settled() {
         Err(ServiceError::Forbidden)
     ));
 }
+
+#[tokio::test]
+async fn the_head_moves_the_demo_clock_past_a_sanction_and_it_ends_at_once() {
+    let w = world("2025-03-10T09:00:00Z").await;
+    accounts(&w.app).await;
+    let school = w.app.school().await.unwrap().id;
+    let dsl = actor("dsl", 2, &[Role::Dsl]);
+    let head = actor("head", 1, &[Role::Head]);
+    // a real installation has no demo clock
+    assert_eq!(w.app.demo_time(&head).unwrap(), None);
+    assert!(matches!(
+        w.app.advance_demo_clock(&head, 1).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    let clock = std::sync::Arc::new(gatehouse_domain::clock::ShiftedClock::default());
+    let app = w.app.clone().with_demo_clock(clock.clone());
+    let (id, person) = pupil_incident(&app, &dsl).await;
+    let until = app.clock.now() + SignedDuration::from_hours(72);
+    app.apply_sanction(
+        &dsl,
+        id,
+        person,
+        &FilterSanction::InternetRemoved,
+        until,
+        "Three days",
+    )
+    .await
+    .unwrap();
+    // only the head (and trust) may move it, by whole hours within a term
+    assert!(matches!(
+        app.advance_demo_clock(&dsl, 73).await,
+        Err(ServiceError::Forbidden)
+    ));
+    assert!(matches!(
+        app.advance_demo_clock(&head, 0).await,
+        Err(ServiceError::Invalid(m)) if m.starts_with("hours:")
+    ));
+    let short = app.advance_demo_clock(&head, 71).await.unwrap();
+    assert_eq!(short.sanctions_ended, 0);
+    assert_eq!(short.time.ahead, SignedDuration::from_hours(71));
+    let past = app.advance_demo_clock(&head, 2).await.unwrap();
+    assert_eq!(
+        past.sanctions_ended, 1,
+        "ended by the move, not a minute later"
+    );
+    assert_eq!(
+        app.demo_time(&head).unwrap().map(|t| t.ahead),
+        Some(SignedDuration::from_hours(73))
+    );
+    assert!(past.time.now > until);
+    assert!(
+        app.store
+            .active_overrides(school, past.time.now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let view = app.incident(&dsl, id).await.unwrap();
+    assert_eq!(
+        view.entries.last().map(|e| e.kind),
+        Some(EntryKind::SanctionEnded)
+    );
+    let moves = app
+        .store
+        .search_audit(&AuditFilter {
+            action: Some("demo.clock_advanced".into()),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(moves.len(), 2, "each move is audited");
+}

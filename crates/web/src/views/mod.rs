@@ -10,6 +10,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod blocked;
+pub mod demo_clock;
 pub mod devices;
 pub mod doh;
 pub mod health;
@@ -105,6 +106,10 @@ pub fn routes() -> Router<AppState> {
         .route("/breaches", get(incidents::breach_log))
         .route("/breaches/export", get(incidents::breach_export))
         .route("/api/v1/incidents", get(incidents::api_list))
+        .route(
+            "/demo/clock",
+            get(demo_clock::show).post(demo_clock::advance),
+        )
         .route("/audit", get(audit::search))
         .route("/audit/verify", post(audit::verify))
         .route("/devices", get(devices::list).post(devices::register))
@@ -214,6 +219,11 @@ impl Chrome {
             },
         );
         add(state.app.filter.is_some(), "/portal", "Internet");
+        add(
+            state.app.demo_clock.is_some() && a.can(Action::View, Resource::DemoClock),
+            "/demo/clock",
+            "Demo clock",
+        );
         add(true, "/account", "My account");
         Self {
             user: Some(viewer.display_name()),
