@@ -268,8 +268,8 @@ pub enum Alerted {
     Folded {
         /// The alert's key.
         key: AlertKey,
-        /// The first of the repeats, as more evidence.
-        event: Box<ActivityEvent>,
+        /// The first of the repeats, as more evidence (shared by the rules it tripped).
+        event: std::sync::Arc<ActivityEvent>,
         /// How many repeats (1 from [`Monitor::observe`]; more once a batch's repeats
         /// are put together by [`coalesce`]).
         count: u32,
@@ -294,6 +294,55 @@ fn subject(e: &ActivityEvent) -> String {
     }
 }
 
+/// A rule an event tripped, with what its alert's words need.
+enum Trip<'a> {
+    /// A watched category.
+    Watched(&'a str),
+    /// A category of ways round the filter.
+    Circumvention(&'a str),
+    /// A keyword library's term in the name.
+    Keyword { term: String, library: &'a str },
+    /// `count` blocks within `minutes`.
+    Burst { count: usize, minutes: i64 },
+    /// Outside the permitted hours.
+    OutsideHours { weekday: Weekday, time: Time },
+}
+
+impl Trip<'_> {
+    /// What happened, in words.
+    fn summary(&self, e: &ActivityEvent) -> String {
+        let verb = if matches!(e.action, Action::Block | Action::Warn) {
+            "blocked"
+        } else {
+            "allowed"
+        };
+        match self {
+            Trip::Watched(c) => format!(
+                "{} ({verb}) is in the watched category {}",
+                e.qname,
+                c.replace('_', " ")
+            ),
+            Trip::Circumvention(c) => format!(
+                "{} ({verb}) is a way round the filter ({})",
+                e.qname,
+                c.replace('_', " ")
+            ),
+            Trip::Keyword { term, library } => {
+                format!("{} ({verb}) contains \"{term}\" ({library})", e.qname)
+            }
+            Trip::Burst { count, minutes } => format!(
+                "{count} blocked attempts in {minutes} minutes (the last: {})",
+                e.qname
+            ),
+            Trip::OutsideHours { weekday, time } => format!(
+                "{} asked for at {} on {weekday:?}, outside permitted hours",
+                e.qname,
+                time.strftime("%H:%M"),
+            ),
+        }
+    }
+}
+
 impl Monitor {
     /// A monitor with no history.
     pub fn new(rules: MonitorRules) -> Monitor {
@@ -306,64 +355,48 @@ impl Monitor {
     }
 
     /// Evaluate one event.
+    ///
+    /// Which rules trip is found first; the words and the evidence of an alert are made
+    /// only when it is new, not for each repeat folded into an open one (a client asking
+    /// again and again for a watched site would otherwise have its recent blocks copied
+    /// for every query).
     pub fn observe(&mut self, e: &ActivityEvent) -> Vec<Alerted> {
-        let mut tripped: Vec<(String, Severity, String, Vec<ActivityEvent>)> = Vec::new();
-        let verb = if matches!(e.action, Action::Block | Action::Warn) {
-            "blocked"
-        } else {
-            "allowed"
-        };
+        let mut tripped: Vec<(String, Severity, Trip<'_>)> = Vec::new();
         if let Some(c) = e.category.as_deref() {
             if let Some(sev) = self.rules.watch.get(c) {
-                tripped.push((
-                    format!("category:{c}"),
-                    *sev,
-                    format!(
-                        "{} ({verb}) is in the watched category {}",
-                        e.qname,
-                        c.replace('_', " ")
-                    ),
-                    vec![e.clone()],
-                ));
+                tripped.push((format!("category:{c}"), *sev, Trip::Watched(c)));
             }
             if let Some((cats, sev)) = &self.rules.circumvention
                 && cats.iter().any(|x| x == c)
             {
-                tripped.push((
-                    "circumvention".into(),
-                    *sev,
-                    format!(
-                        "{} ({verb}) is a way round the filter ({})",
-                        e.qname,
-                        c.replace('_', " ")
-                    ),
-                    vec![e.clone()],
-                ));
+                tripped.push(("circumvention".into(), *sev, Trip::Circumvention(c)));
             }
         }
-        let words: Vec<&str> = if self.rules.keywords.is_empty() {
-            Vec::new()
-        } else {
-            crate::keywords::split(&e.qname).collect()
-        };
-        for (lib, sev) in &self.rules.keywords {
-            if let Some(term) = lib.find_in(&words) {
-                tripped.push((
-                    format!("keywords:{}", lib.name()),
-                    *sev,
-                    format!("{} ({verb}) contains \"{term}\" ({})", e.qname, lib.name()),
-                    vec![e.clone()],
-                ));
+        if !self.rules.keywords.is_empty() {
+            let words: Vec<&str> = crate::keywords::split(&e.qname).collect();
+            for (lib, sev) in &self.rules.keywords {
+                if let Some(term) = lib.find_in(&words) {
+                    tripped.push((
+                        format!("keywords:{}", lib.name()),
+                        *sev,
+                        Trip::Keyword {
+                            term: term.to_owned(),
+                            library: lib.name(),
+                        },
+                    ));
+                }
             }
         }
+        let mut burst_subject = None;
         if let Some((n, window, sev)) = self.rules.burst
             && matches!(e.action, Action::Block)
         {
-            let q = self.blocks.entry(subject(e)).or_default();
+            let who = subject(e);
+            let q = self.blocks.entry(who.clone()).or_default();
             q.push_back(e.clone());
             // Only the last `n` blocks matter (are there `n` within the window?): a busy
             // client (one address behind NAT, a load test) would otherwise keep every
-            // block of the window and have all of them copied for each new one.
+            // block of the window.
             while q.len() > n
                 || q.front()
                     .is_some_and(|f| e.time.duration_since(f.time) >= window)
@@ -374,15 +407,13 @@ impl Monitor {
                 tripped.push((
                     "burst".into(),
                     sev,
-                    format!(
-                        "{} blocked attempts in {} minutes (the last: {})",
-                        q.len(),
-                        window.as_mins(),
-                        e.qname
-                    ),
-                    q.iter().cloned().collect(),
+                    Trip::Burst {
+                        count: q.len(),
+                        minutes: window.as_mins(),
+                    },
                 ));
             }
+            burst_subject = Some(who);
         }
         if self.rules.hours.iter().any(|h| h.groups.contains(&e.group)) {
             let minute = e.time.as_second().div_euclid(60);
@@ -410,12 +441,7 @@ impl Monitor {
                     tripped.push((
                         "outside_hours".into(),
                         h.severity,
-                        format!(
-                            "{} asked for at {} on {weekday:?}, outside permitted hours",
-                            e.qname,
-                            time.strftime("%H:%M"),
-                        ),
-                        vec![e.clone()],
+                        Trip::OutsideHours { weekday, time },
                     ));
                     break;
                 }
@@ -424,29 +450,46 @@ impl Monitor {
         if tripped.is_empty() {
             return Vec::new();
         }
-        let who = subject(e);
-        let mut out = Vec::new();
-        for (rule, severity, summary, evidence) in tripped {
+        let who = burst_subject.unwrap_or_else(|| subject(e));
+        let mut out = Vec::with_capacity(tripped.len());
+        let mut repeat: Option<std::sync::Arc<ActivityEvent>> = None;
+        for (rule, severity, trip) in tripped {
             let key = AlertKey {
                 rule,
                 subject: who.clone(),
             };
-            let fold = self
-                .open
-                .get(&key)
-                .is_some_and(|last| e.time.duration_since(*last) < self.rules.fold);
-            self.open.insert(key.clone(), e.time);
+            let fold = match self.open.get_mut(&key) {
+                Some(last) => {
+                    let fold = e.time.duration_since(*last) < self.rules.fold;
+                    *last = e.time;
+                    fold
+                }
+                None => {
+                    self.open.insert(key.clone(), e.time);
+                    false
+                }
+            };
             out.push(if fold {
                 Alerted::Folded {
                     key,
-                    event: Box::new(e.clone()),
+                    event: repeat
+                        .get_or_insert_with(|| std::sync::Arc::new(e.clone()))
+                        .clone(),
                     count: 1,
                 }
             } else {
+                let evidence = match trip {
+                    Trip::Burst { .. } => self
+                        .blocks
+                        .get(&who)
+                        .map(|q| q.iter().cloned().collect())
+                        .unwrap_or_default(),
+                    _ => vec![e.clone()],
+                };
                 Alerted::New(NewAlert {
                     key,
                     severity,
-                    summary,
+                    summary: trip.summary(e),
                     evidence,
                 })
             });
