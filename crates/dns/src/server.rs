@@ -1,9 +1,11 @@
 //! The UDP and TCP listeners.
 //!
 //! [`DnsServer::start`] binds every configured address (port 0 picks a free port; the
-//! bound addresses are in the returned [`DnsHandle`]) and runs one task per socket. Each
-//! query is handled in its own task, at most `max_in_flight` at once (more are dropped
-//! and counted), so a slow upstream never stalls the listener. TCP connections (at most
+//! bound addresses are in the returned [`DnsHandle`]). Each UDP socket has a receiving
+//! task per core; a query whose answer is ready at once (blocked, cached, the static
+//! upstream) is answered by that task, and one that waits for an upstream continues in
+//! a task of its own, at most `max_in_flight` at once (more are dropped and counted), so
+//! a slow upstream never stalls the listener. TCP has one accepting task; connections (at most
 //! `max_tcp_connections`) carry length-prefixed messages answered in order and are
 //! closed after `tcp_idle_ms` without a complete message.
 
@@ -77,13 +79,18 @@ impl DnsServer {
             listeners.push(listener);
         }
         let mut tasks = Vec::new();
+        // a receiving loop per core on each socket: each answers what it receives
+        let loops = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         for sock in sockets {
-            tasks.push(tokio::spawn(udp_loop(
-                Arc::new(sock),
-                service.clone(),
-                in_flight.clone(),
-                stop_rx.clone(),
-            )));
+            let sock = Arc::new(sock);
+            for _ in 0..loops {
+                tasks.push(tokio::spawn(udp_loop(
+                    sock.clone(),
+                    service.clone(),
+                    in_flight.clone(),
+                    stop_rx.clone(),
+                )));
+            }
         }
         for listener in listeners {
             tasks.push(tokio::spawn(tcp_loop(
@@ -170,19 +177,40 @@ async fn udp_loop(
                     continue;
                 };
                 let packet = buf.get(..n).unwrap_or_default().to_vec();
-                let (sock, service) = (sock.clone(), service.clone());
-                tasks.spawn(async move {
-                    let _permit = permit;
-                    if let Some(reply) = service.handle(&packet, peer.ip(), Transport::Udp).await
-                        && let Err(e) = sock.send_to(&reply, peer).await
-                    {
-                        tracing::debug!(error = %e, %peer, "udp send failed");
-                    }
-                });
+                let mut job = Box::pin(answer_udp(
+                    sock.clone(),
+                    service.clone(),
+                    packet,
+                    peer,
+                    permit,
+                ));
+                // Most answers need no wait (blocked, cached, the static upstream): they
+                // are finished here, without a task of their own; an answer that waits for
+                // an upstream goes on as a task.
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                if job.as_mut().poll(&mut cx).is_pending() {
+                    tasks.spawn(job);
+                }
             }
         }
     }
     tasks.shutdown().await;
+}
+
+/// Answer one UDP query and send the reply; `permit` is held until then.
+async fn answer_udp(
+    sock: Arc<UdpSocket>,
+    service: Arc<DnsService>,
+    packet: Vec<u8>,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+) {
+    let _permit = permit;
+    if let Some(reply) = service.handle(&packet, peer.ip(), Transport::Udp).await
+        && let Err(e) = sock.send_to(&reply, peer).await
+    {
+        tracing::debug!(error = %e, %peer, "udp send failed");
+    }
 }
 
 async fn tcp_loop(
