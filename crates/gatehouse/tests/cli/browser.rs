@@ -276,6 +276,16 @@ async fn path(c: &Client) -> Result<String> {
 /// signed-in page (one with the main navigation) is shown.
 async fn sign_in(c: &Client, base: &str, username: &str) -> Result<()> {
     c.goto(&format!("{base}/login")).await?;
+    fill_sign_in(c, username).await?;
+    element(c, Locator::Css("nav"))
+        .await
+        .with_context(|| format!("signing in as {username}"))?;
+    Ok(())
+}
+
+/// Fill in the sign-in form shown as the demo account `username` and send it; returns
+/// once the page it leads to is shown.
+async fn fill_sign_in(c: &Client, username: &str) -> Result<()> {
     element(c, Locator::Id("username"))
         .await?
         .send_keys(username)
@@ -289,10 +299,17 @@ async fn sign_in(c: &Client, base: &str, username: &str) -> Result<()> {
         c.find(Locator::Css("form[action='/login'] button[type='submit']"))
             .await?,
     )
-    .await?;
-    element(c, Locator::Css("nav"))
-        .await
-        .with_context(|| format!("signing in as {username}"))?;
+    .await
+}
+
+/// The demo pupil signs in and connects her device at the portal (her queries from
+/// 127.0.0.1 are hers from now on); she stays signed in.
+async fn connect_pupil_device(c: &Client, base: &str) -> Result<()> {
+    sign_in(c, base, "pupil").await?;
+    c.goto(&format!("{base}/portal")).await?;
+    submit(c, element(c, Locator::Id("portal-connect")).await?).await?;
+    let connected = text_of(c, Locator::Id("portal-connected")).await?;
+    ensure!(connected.contains("connected as you"), "{connected}");
     Ok(())
 }
 
@@ -740,11 +757,7 @@ async fn pupil_asks_for_a_blocked_site_and_is_let_through(
     dns: std::net::SocketAddr,
 ) -> Result<()> {
     // The pupil connects the device at the portal: its queries are now hers.
-    sign_in(c, base, "pupil").await?;
-    c.goto(&format!("{base}/portal")).await?;
-    submit(c, element(c, Locator::Id("portal-connect")).await?).await?;
-    let connected = text_of(c, Locator::Id("portal-connected")).await?;
-    ensure!(connected.contains("connected as you"), "{connected}");
+    connect_pupil_device(c, base).await?;
     sign_out(c).await?;
 
     // The DNS filter sends the gambling site to the block page.
@@ -839,10 +852,7 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
     base: &str,
     dns: std::net::SocketAddr,
 ) -> Result<()> {
-    sign_in(c, base, "pupil").await?;
-    c.goto(&format!("{base}/portal")).await?;
-    submit(c, element(c, Locator::Id("portal-connect")).await?).await?;
-    element(c, Locator::Id("portal-connected")).await?;
+    connect_pupil_device(c, base).await?;
     sign_out(c).await?;
 
     resolve(dns, 1, "how-to-self-harm.example");
@@ -968,20 +978,7 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
     submit(c, c.find(Locator::Id("advance")).await?).await?;
     // three days on, every sign-in has expired: the head signs in again and is taken
     // back to the clock
-    element(c, Locator::Id("username"))
-        .await?
-        .send_keys("head")
-        .await?;
-    c.find(Locator::Id("password"))
-        .await?
-        .send_keys(DEMO_PASSWORD)
-        .await?;
-    submit(
-        c,
-        c.find(Locator::Css("form[action^='/login'] button[type='submit']"))
-            .await?,
-    )
-    .await?;
+    fill_sign_in(c, "head").await?;
     let moved = text_of(c, Locator::Id("clock-moved")).await?;
     ensure!(moved.contains("One sanction ended"), "{moved}");
     c.goto(&format!("{base}{incident}")).await?;
@@ -990,11 +987,7 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
     sign_out(c).await?;
 
     // three days on, she connects her device again and her queries are answered
-    sign_in(c, base, "pupil").await?;
-    c.goto(&format!("{base}/portal")).await?;
-    submit(c, element(c, Locator::Id("portal-connect")).await?).await?;
-    let connected = text_of(c, Locator::Id("portal-connected")).await?;
-    ensure!(connected.contains("connected as you"), "{connected}");
+    connect_pupil_device(c, base).await?;
     let allowed = resolve(dns, 4, "www.bbc.co.uk");
     ensure!(
         allowed == vec![UPSTREAM],
