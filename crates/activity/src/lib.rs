@@ -5,7 +5,8 @@
 //! connection shared by the event writer ([`ActivityLog::spawn_writer`]) and retention
 //! ([`ActivityLog::prune`]); several read-only connections for searches and exports.
 //! Migrations in `migrations/` run at open; a database with a newer schema than this
-//! build knows is refused.
+//! build knows is refused. The writer's connection runs at a lower CPU priority than the
+//! DNS filter's answers (`priority`).
 //!
 //! Raw events keep repeated strings (person, group, category, rule, query type ...) in a
 //! `strings` table and domain names in a `domains` table, so an event row is a handful of
@@ -15,6 +16,7 @@
 mod codes;
 pub mod keywords;
 pub mod monitor;
+mod priority;
 mod prune;
 mod query;
 mod writer;
@@ -95,9 +97,21 @@ impl ActivityLog {
         // enforced on its connection: enforced, every insert checks each reference, and
         // SQLite keeps a statement journal (a copy of every page touched) for each
         // multi-row insert, which made up most of an insert's cost.
+        // Its thread runs at a lower CPU priority than answering (see `priority`).
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone().foreign_keys(false))
+            .after_connect(|_, _| {
+                Box::pin(async {
+                    priority::lower_writer_priority();
+                    Ok(())
+                })
+            })
+            .connect_with(
+                options
+                    .clone()
+                    .foreign_keys(false)
+                    .thread_name(|id| format!("{}{id}", priority::WRITER_THREAD)),
+            )
             .await?;
         refuse_newer_schema(&write).await?;
         MIGRATOR.run(&write).await?;

@@ -307,3 +307,53 @@ async fn every_answered_query_of_the_dns_filter_is_stored() {
         .unwrap();
     assert_eq!(u64::try_from(blocks.len()).unwrap(), stats.blocked);
 }
+
+/// The nice value of each of this process's threads whose name starts with `prefix`.
+#[cfg(target_os = "linux")]
+fn thread_nice(prefix: &str) -> Vec<i64> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else {
+            continue; // the thread ended meanwhile
+        };
+        if comm.starts_with(prefix)
+            && let Some(nice) = nice_of(&task.path())
+        {
+            found.push(nice);
+        }
+    }
+    found
+}
+
+/// The nice value in a thread's `stat` file (field 19; the name, field 2, is in
+/// parentheses and may hold spaces).
+#[cfg(target_os = "linux")]
+fn nice_of(task: &std::path::Path) -> Option<i64> {
+    let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(16)?.parse().ok()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_writer_connection_runs_at_a_lower_priority_than_the_rest() {
+    let base = nice_of(std::path::Path::new("/proc/thread-self")).unwrap();
+    let (_dir, log) = open().await;
+    log.insert(&[event(at(0), "a.example", None, 1)])
+        .await
+        .unwrap();
+    // The writer's SQLite thread (other tests' writers may be starting too, so at least
+    // one, not all), and no reading connection, which keep sqlx's thread name.
+    let writers = thread_nice("activity-write");
+    assert!(
+        writers.contains(&(base + 5).min(19)),
+        "process at nice {base}, writer threads at {writers:?}"
+    );
+    assert_eq!(log.count_events().await.unwrap(), 1);
+    let readers = thread_nice("sqlx-sqlite");
+    assert!(!readers.is_empty());
+    assert!(
+        readers.iter().all(|n| *n == base),
+        "process at nice {base}, readers at {readers:?}"
+    );
+}
