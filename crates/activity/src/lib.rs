@@ -76,6 +76,8 @@ pub struct ActivityLog {
     write: SqlitePool,
     read: SqlitePool,
     stats: Arc<writer::Counters>,
+    /// The school the writer puts on every event (see [`ActivityLog::for_school`]).
+    school: Option<Arc<str>>,
 }
 
 impl ActivityLog {
@@ -123,7 +125,15 @@ impl ActivityLog {
             write,
             read,
             stats: Arc::new(writer::Counters::default()),
+            school: None,
         })
+    }
+
+    /// The same log, whose writer records `school` on every event it stores: the school
+    /// this installation serves (until this is called, events are stored without one).
+    pub fn for_school(mut self, school: &str) -> ActivityLog {
+        self.school = Some(Arc::from(school));
+        self
     }
 
     /// The writer's counters so far (events written, batches, failures, last error).

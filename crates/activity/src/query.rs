@@ -21,8 +21,9 @@ pub const MAX_SEARCH_LIMIT: usize = 5000;
 const EXPORT_PAGE: usize = 2000;
 
 /// The CSV export's columns.
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 18] = [
     "time",
+    "school",
     "client",
     "person",
     "group",
@@ -107,6 +108,8 @@ pub struct ActivityRow {
     pub id: i64,
     /// When the query was decided (microsecond precision).
     pub time: Timestamp,
+    /// The school whose filter decided (empty for events stored before it was recorded).
+    pub school: Option<String>,
     /// The client's address.
     pub client: IpAddr,
     /// The person, when identified.
@@ -189,7 +192,7 @@ pub struct DailyRow {
 const SELECT_ROWS: &str = "SELECT e.id, e.time_us, e.client, p.value AS person, g.value AS grp, \
      ib.value AS identified_by, q.name AS qname, qt.value AS qtype, c.value AS category, \
      e.action, r.value AS rule, ml.value AS matched_list, cn.name AS cname, e.rcode, \
-     e.upstream_latency_us, e.cached, e.transport, dv.value AS device \
+     e.upstream_latency_us, e.cached, e.transport, dv.value AS device, sc.value AS school \
      FROM events e \
      LEFT JOIN strings p ON p.id = e.person \
      JOIN strings g ON g.id = e.grp \
@@ -201,6 +204,7 @@ const SELECT_ROWS: &str = "SELECT e.id, e.time_us, e.client, p.value AS person, 
      LEFT JOIN strings ml ON ml.id = e.matched_list \
      LEFT JOIN domains cn ON cn.id = e.cname \
      LEFT JOIN strings dv ON dv.id = e.device \
+     LEFT JOIN strings sc ON sc.id = e.school \
      WHERE 1 = 1";
 
 impl ActivityLog {
@@ -432,6 +436,7 @@ fn row_of(r: &SqliteRow) -> Result<ActivityRow> {
     Ok(ActivityRow {
         id: r.try_get("id")?,
         time: timestamp_of(r.try_get("time_us")?)?,
+        school: r.try_get("school")?,
         client: client
             .parse()
             .map_err(|_| ActivityError::Corrupt(format!("client {client}")))?,
@@ -453,10 +458,11 @@ fn row_of(r: &SqliteRow) -> Result<ActivityRow> {
     })
 }
 
-fn csv_fields(row: &ActivityRow) -> [String; 17] {
+fn csv_fields(row: &ActivityRow) -> [String; 18] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     [
         row.time.to_string(),
+        opt(&row.school),
         row.client.to_string(),
         opt(&row.person),
         row.group.clone(),

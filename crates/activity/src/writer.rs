@@ -418,7 +418,8 @@ impl Writer {
                     .bind(r.upstream_latency_us)
                     .bind(r.cached)
                     .bind(r.transport)
-                    .bind(r.device);
+                    .bind(r.device)
+                    .bind(r.school);
             }
             q.execute(&mut *tx).await?;
         }
@@ -459,6 +460,7 @@ impl Writer {
             cached: e.cached,
             transport: transport_code(e.transport),
             device: self.opt_string(new, e.device.as_deref())?,
+            school: self.opt_string(new, self.log.school.as_deref())?,
         })
     }
 
@@ -470,6 +472,11 @@ impl Writer {
     ) -> (Vec<Cow<'e, str>>, Vec<&'e str>) {
         let mut strings: HashSet<Cow<'e, str>> = HashSet::default();
         let mut domains: HashSet<&'e str> = HashSet::default();
+        if let Some(school) = self.log.school.as_deref()
+            && !self.strings.contains_key(school)
+        {
+            strings.insert(Cow::Owned(school.to_owned()));
+        }
         for e in events {
             let texts = [
                 e.person.as_deref(),
@@ -536,6 +543,7 @@ struct Row {
     cached: bool,
     transport: i64,
     device: Option<i64>,
+    school: Option<i64>,
 }
 
 /// Ids interned by the batch being written (kept once it commits).
@@ -598,8 +606,8 @@ fn statement(kind: Statement, rows: usize) -> &'static str {
                 Statement::Events => format!(
                     "INSERT OR FAIL INTO events (time_us, client, person, grp, identified_by, \
                      qname, qtype, category, action, rule, matched_list, cname, rcode, \
-                     upstream_latency_us, cached, transport, device) VALUES {}",
-                    list(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                     upstream_latency_us, cached, transport, device, school) VALUES {}",
+                    list(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 ),
                 Statement::InsertStrings => {
                     format!("INSERT OR IGNORE INTO strings (value) VALUES {}", list(n, "(?)"))
@@ -691,7 +699,7 @@ mod tests {
     fn statements_have_one_parameter_per_value() {
         let params = |s: &str| s.matches('?').count();
         for rows in ROWS {
-            assert_eq!(params(statement(Statement::Events, rows)), 17 * rows);
+            assert_eq!(params(statement(Statement::Events, rows)), 18 * rows);
             assert_eq!(params(statement(Statement::InsertStrings, rows)), rows);
             assert_eq!(params(statement(Statement::SelectStrings, rows)), rows);
             assert_eq!(params(statement(Statement::InsertDomains, rows)), 2 * rows);

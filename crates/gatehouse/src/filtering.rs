@@ -9,6 +9,7 @@
 
 use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
+use gatehouse_activity::monitor::{Alerted, coalesce};
 use gatehouse_activity::{ActivityLog, WriterHandle, WriterSettings};
 use gatehouse_dns::{DnsConfig, DnsHandle, DnsServer, Upstream};
 use gatehouse_filter::policy::SchoolLists;
@@ -16,6 +17,7 @@ use gatehouse_filter::update::Reloader;
 use gatehouse_filter::{Database, EngineConfig, PolicySet};
 use gatehouse_service::Gatehouse;
 use gatehouse_service::filtering::{FilterRuntime, GateSettings, Identified};
+use gatehouse_service::mail::Mailer;
 use gatehouse_web::WebSettings;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -205,12 +207,13 @@ pub async fn attach(
     let Some(dns) = dns_config(config, o, web)? else {
         return Ok((app, None));
     };
-    let mut filter = start_dns(config, dns, o, app.clock.clone()).await?;
+    let school = app.school().await.context("reading the school's name")?;
+    let mut filter = start_dns(config, dns, o, app.clock.clone(), &school.name).await?;
     let app = app.with_filter(filter.runtime.clone());
     app.refresh_filter()
         .await
         .context("loading the filter's overrides, portal sign-ins and signing gate")?;
-    if let Some(mut alerts) = filter.alerts.take() {
+    if let Some(alerts) = filter.alerts.take() {
         let mailer = match &app.mailer {
             Some(m) => m.clone(),
             None => config.mailer()?,
@@ -227,22 +230,12 @@ pub async fn attach(
                 }
             }
         }));
-        let (app, fold) = (app.clone(), filter.fold);
-        filter.tasks.push(tokio::spawn(async move {
-            while let Some(raised) = alerts.recv().await {
-                match app.record_alerts(&raised, fold).await {
-                    Ok(new) => {
-                        for a in &new {
-                            tracing::info!(alert = a.id, severity = %a.severity, rule = %a.rule, "monitoring alert");
-                        }
-                        if let Err(e) = app.notify_alerts(&mailer, &new).await {
-                            tracing::error!("telling the DSL of new alerts: {e}");
-                        }
-                    }
-                    Err(e) => tracing::error!("storing monitoring alerts: {e}"),
-                }
-            }
-        }));
+        filter.tasks.push(tokio::spawn(record_alerts(
+            app.clone(),
+            alerts,
+            mailer,
+            filter.fold,
+        )));
     }
     let refresher = app.clone();
     filter.tasks.push(tokio::spawn(async move {
@@ -313,14 +306,73 @@ pub fn monitoring_rules(config: &Config) -> Result<gatehouse_activity::monitor::
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }
 
+/// How long repeats folded into open alerts may wait to be stored: new alerts are stored
+/// at once, repeats at most once a second (under load the monitor reports a few repeats
+/// per wake-up, and a write each kept the main database busy with thousands of small
+/// transactions a second).
+const FOLD_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Store what the monitor raises and tell the DSL of new alerts, until the monitor stops.
+async fn record_alerts(
+    app: Gatehouse,
+    mut alerts: tokio::sync::mpsc::Receiver<Vec<Alerted>>,
+    mailer: Mailer,
+    fold: jiff::SignedDuration,
+) {
+    let mut pending: Vec<Alerted> = Vec::new();
+    let mut due: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            raised = alerts.recv() => {
+                let Some(raised) = raised else { break };
+                let now = tokio::time::Instant::now();
+                let new = raised.iter().any(|a| matches!(a, Alerted::New(_)));
+                pending.extend(raised);
+                if new {
+                    due = Some(now);
+                } else if due.is_none() {
+                    due = Some(now + FOLD_WRITE_INTERVAL);
+                }
+                if pending.len() > 4096 {
+                    pending = coalesce(std::mem::take(&mut pending));
+                }
+                if due.is_some_and(|d| d > now) {
+                    continue;
+                }
+            }
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {}
+        }
+        due = None;
+        let raised = coalesce(std::mem::take(&mut pending));
+        match app.record_alerts(&raised, fold).await {
+            Ok(new) => {
+                for a in &new {
+                    tracing::info!(alert = a.id, severity = %a.severity, rule = %a.rule, "monitoring alert");
+                }
+                if let Err(e) = app.notify_alerts(&mailer, &new).await {
+                    tracing::error!("telling the DSL of new alerts: {e}");
+                }
+            }
+            Err(e) => tracing::error!("storing monitoring alerts: {e}"),
+        }
+    }
+    if !pending.is_empty()
+        && let Err(e) = app.record_alerts(&coalesce(pending), fold).await
+    {
+        tracing::error!("storing monitoring alerts: {e}");
+    }
+}
+
 /// Start the DNS filter: open the compiled lists, build the engine, listen, then check the
 /// lists file every second and put a new one in service; write every event to the
-/// activity log and prune it daily. Portal sign-ins expire by `clock`, the service's.
+/// activity log (each event marked with `school`, the installation's) and prune it daily.
+/// Portal sign-ins expire by `clock`, the service's.
 pub async fn start_dns(
     config: &Config,
     dns: DnsConfig,
     o: &DnsOverrides,
     clock: Arc<dyn gatehouse_domain::clock::Clock>,
+    school: &str,
 ) -> Result<DnsFilter> {
     let path = o.lists.clone().unwrap_or_else(|| config.filter_database());
     if !path.is_file() {
@@ -334,7 +386,8 @@ pub async fn start_dns(
     let activity_path = config.storage.data_dir.join("activity.db");
     let activity = ActivityLog::open(&activity_path)
         .await
-        .with_context(|| format!("opening the activity log {}", activity_path.display()))?;
+        .with_context(|| format!("opening the activity log {}", activity_path.display()))?
+        .for_school(school);
     let gate = GateSettings {
         mode: config.filter.gate,
         hold_unidentified: config.filter.gate_unidentified,

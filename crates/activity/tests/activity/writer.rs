@@ -308,6 +308,42 @@ async fn every_answered_query_of_the_dns_filter_is_stored() {
     assert_eq!(u64::try_from(blocks.len()).unwrap(), stats.blocked);
 }
 
+#[tokio::test]
+async fn every_event_carries_the_installations_school() {
+    let (_dir, log) = open().await;
+    // Stored before the school was given (or by a build that did not record it): none.
+    log.insert(&[event(at(0), "a.example", None, 1)])
+        .await
+        .unwrap();
+    let log = log.for_school("Oak Academy");
+    log.insert(&[
+        event(at(1), "b.example", Some("ada"), 2),
+        event(at(2), "c.example", None, 3),
+    ])
+    .await
+    .unwrap();
+    // A writer with an empty cache finds the same interned name.
+    let (tx, rx) = mpsc::channel(10);
+    let writer = log.spawn_writer(rx, WriterSettings::default());
+    tx.send(event(at(3), "d.example", None, 4)).await.unwrap();
+    drop(tx);
+    writer.join().await;
+    let rows = log.search(&ActivitySearch::default()).await.unwrap();
+    let schools: Vec<_> = rows
+        .iter()
+        .map(|r| (r.qname.as_str(), r.school.as_deref()))
+        .collect();
+    assert_eq!(
+        schools,
+        [
+            ("d.example", Some("Oak Academy")),
+            ("c.example", Some("Oak Academy")),
+            ("b.example", Some("Oak Academy")),
+            ("a.example", None),
+        ]
+    );
+}
+
 /// The nice value of each of this process's threads whose name starts with `prefix`.
 #[cfg(target_os = "linux")]
 fn thread_nice(prefix: &str) -> Vec<i64> {

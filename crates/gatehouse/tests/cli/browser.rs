@@ -882,11 +882,20 @@ async fn self_harm_queries_raise_an_alert_the_dsl_handles(
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     submit(c, link).await?;
-    let count = text_of(c, Locator::Id("alert-count")).await?;
-    ensure!(
-        count.trim() == "2",
-        "both queries are in one alert: {count}"
-    );
+    // The repeat is stored within a second or so of the new alert: wait for it.
+    let alert_page = c.current_url().await?;
+    loop {
+        let count = text_of(c, Locator::Id("alert-count")).await?;
+        if count.trim() == "2" {
+            break;
+        }
+        ensure!(
+            count.trim() == "1" && std::time::Instant::now() < deadline,
+            "both queries are in one alert: {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        c.goto(alert_page.as_str()).await?;
+    }
     let evidence = text_of(c, Locator::Id("evidence")).await?;
     ensure!(evidence.contains("how-to-self-harm.example"), "{evidence}");
     submit(c, element(c, Locator::Id("acknowledge")).await?).await?;

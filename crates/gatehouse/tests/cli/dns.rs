@@ -160,7 +160,7 @@ fn demo_answers_blocked_allowed_and_safe_search_names() {
 }
 
 /// A query naming self-harm in its words raises a high monitoring alert as the event
-/// arrives, and the DSL is emailed (the demo's outbox).
+/// arrives, and the DSL is emailed (the demo's outbox); repeats are folded into it.
 #[test]
 fn a_worrying_query_raises_an_alert_and_tells_the_dsl() {
     let site = Site::empty();
@@ -192,6 +192,34 @@ fn a_worrying_query_raises_an_alert_and_tells_the_dsl() {
         assert!(
             std::time::Instant::now() < deadline,
             "no notified alert ({alerts}) or no email to the DSL ({mailed})\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Two more from the same client within the folding time: the same alert, counted
+    // (repeats are stored within a second or so, not one write each).
+    for id in [8, 9] {
+        let (rcode, _) = ask(&sock, dns, id, "ways-to-kill-myself.example", 1);
+        assert_eq!(rcode, 0);
+    }
+    loop {
+        let rows = crate::support::number(
+            &db,
+            "SELECT COUNT(*) FROM alerts WHERE rule = 'keywords:self-harm and suicide' AND subject = 'client:127.0.0.1'",
+            &[],
+        );
+        let count = crate::support::number(
+            &db,
+            "SELECT COALESCE(MAX(count), 0) FROM alerts WHERE rule = 'keywords:self-harm and suicide' AND subject = 'client:127.0.0.1'",
+            &[],
+        );
+        assert_eq!(rows, 1, "repeats must not raise new alerts");
+        if count == 3 {
+            break;
+        }
+        assert!(
+            count < 3 && std::time::Instant::now() < deadline,
+            "the alert counts {count} queries, expected 3\n{}",
             server.log_text()
         );
         std::thread::sleep(Duration::from_millis(100));
