@@ -390,7 +390,10 @@ impl Writer {
         let mut tx = self.log.write.begin_with("BEGIN IMMEDIATE").await?;
         // Cached ids stay valid: prune never deletes interned strings.
         let mut label = String::new();
-        let (strings, domains) = self.missing(events, &mut label);
+        let (strings, mut domains) = self.missing(events, &mut label);
+        // New names in order: their inserts into the name index then touch its pages in
+        // turn instead of at random (a fresh log interns every name it sees).
+        domains.sort_unstable();
         let strings: Vec<&str> = strings.iter().map(|s| s.as_ref()).collect();
         intern(&mut tx, Table::Strings, &strings, &mut new.strings).await?;
         intern(&mut tx, Table::Domains, &domains, &mut new.domains).await?;
