@@ -24,11 +24,10 @@ pub(crate) const WRITER_THREAD: &str = "activity-write";
 pub(crate) const WRITER_NICE: i32 = 5;
 
 /// Lower the priority of every thread of this process whose name starts with
-/// [`WRITER_THREAD`] to [`WRITER_NICE`] above the calling thread's (at most 19). Returns
-/// how many threads were changed; failures are logged, never fatal (a lower priority is
-/// an optimisation, not a requirement).
+/// [`WRITER_THREAD`] to [`WRITER_NICE`] above the calling thread's (at most 19). Failures
+/// are logged, never fatal (a lower priority is an optimisation, not a requirement).
 #[cfg(target_os = "linux")]
-pub(crate) fn lower_writer_priority() -> usize {
+pub(crate) fn lower_writer_priority() {
     let base = rustix::process::getpriority_process(None).unwrap_or(0);
     let nice = (base + WRITER_NICE).min(19);
     let tasks = match std::fs::read_dir("/proc/self/task") {
@@ -37,10 +36,9 @@ pub(crate) fn lower_writer_priority() -> usize {
             tracing::debug!(
                 "activity log: cannot list threads to lower the writer's priority: {e}"
             );
-            return 0;
+            return;
         }
     };
-    let mut changed = 0;
     for task in tasks.flatten() {
         let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else {
             continue;
@@ -56,16 +54,12 @@ pub(crate) fn lower_writer_priority() -> usize {
         else {
             continue;
         };
-        match rustix::process::setpriority_process(Some(tid), nice) {
-            Ok(()) => changed += 1,
-            Err(e) => tracing::debug!("activity log: cannot lower the writer's priority: {e}"),
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), nice) {
+            tracing::debug!("activity log: cannot lower the writer's priority: {e}");
         }
     }
-    changed
 }
 
 /// Elsewhere threads keep the process's priority.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn lower_writer_priority() -> usize {
-    0
-}
+pub(crate) fn lower_writer_priority() {}

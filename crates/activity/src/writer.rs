@@ -397,6 +397,8 @@ impl Writer {
         let strings: Vec<&str> = strings.iter().map(|s| s.as_ref()).collect();
         intern(&mut tx, Table::Strings, &strings, &mut new.strings).await?;
         intern(&mut tx, Table::Domains, &domains, &mut new.domains).await?;
+        // The installation's school: the same id on every row.
+        let school = self.opt_string(new, self.log.school.as_deref())?;
         let mut at = 0;
         for n in chunks(events.len()) {
             let part = events.get(at..at + n).unwrap_or_default();
@@ -422,7 +424,7 @@ impl Writer {
                     .bind(r.cached)
                     .bind(r.transport)
                     .bind(r.device)
-                    .bind(r.school);
+                    .bind(school);
             }
             q.execute(&mut *tx).await?;
         }
@@ -463,7 +465,6 @@ impl Writer {
             cached: e.cached,
             transport: transport_code(e.transport),
             device: self.opt_string(new, e.device.as_deref())?,
-            school: self.opt_string(new, self.log.school.as_deref())?,
         })
     }
 
@@ -546,7 +547,6 @@ struct Row {
     cached: bool,
     transport: i64,
     device: Option<i64>,
-    school: Option<i64>,
 }
 
 /// Ids interned by the batch being written (kept once it commits).

@@ -321,28 +321,35 @@ async fn record_alerts(
 ) {
     let mut pending: Vec<Alerted> = Vec::new();
     let mut due: Option<tokio::time::Instant> = None;
-    loop {
+    let mut open = true;
+    while open {
         tokio::select! {
-            raised = alerts.recv() => {
-                let Some(raised) = raised else { break };
-                let now = tokio::time::Instant::now();
-                let new = raised.iter().any(|a| matches!(a, Alerted::New(_)));
-                pending.extend(raised);
-                if new {
-                    due = Some(now);
-                } else if due.is_none() {
-                    due = Some(now + FOLD_WRITE_INTERVAL);
+            raised = alerts.recv() => match raised {
+                Some(raised) => {
+                    let now = tokio::time::Instant::now();
+                    let new = raised.iter().any(|a| matches!(a, Alerted::New(_)));
+                    pending.extend(raised);
+                    if new {
+                        due = Some(now);
+                    } else if due.is_none() {
+                        due = Some(now + FOLD_WRITE_INTERVAL);
+                    }
+                    if pending.len() > 4096 {
+                        pending = coalesce(std::mem::take(&mut pending));
+                    }
+                    if due.is_some_and(|d| d > now) {
+                        continue;
+                    }
                 }
-                if pending.len() > 4096 {
-                    pending = coalesce(std::mem::take(&mut pending));
-                }
-                if due.is_some_and(|d| d > now) {
-                    continue;
-                }
-            }
+                // The monitor stopped: store what is left.
+                None => open = false,
+            },
             () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {}
         }
         due = None;
+        if pending.is_empty() {
+            continue;
+        }
         let raised = coalesce(std::mem::take(&mut pending));
         match app.record_alerts(&raised, fold).await {
             Ok(new) => {
@@ -355,11 +362,6 @@ async fn record_alerts(
             }
             Err(e) => tracing::error!("storing monitoring alerts: {e}"),
         }
-    }
-    if !pending.is_empty()
-        && let Err(e) = app.record_alerts(&coalesce(pending), fold).await
-    {
-        tracing::error!("storing monitoring alerts: {e}");
     }
 }
 
