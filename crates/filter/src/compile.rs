@@ -296,6 +296,8 @@ pub fn compile(
     let mut offsets: Vec<u32> = Vec::new();
     let mut heads: Vec<u64> = Vec::new();
     let mut n_domains: usize = 0;
+    // whether any listed domain is a single label (see `format::FLAG_NO_SINGLE_LABEL`)
+    let mut single_label = false;
     let mut prev: Vec<u8> = Vec::with_capacity(MAX_NAME_LEN);
     let mut i = 0;
     while i < items.len() {
@@ -329,6 +331,7 @@ pub fn compile(
         blob.push(suffix.len() as u8);
         blob.extend_from_slice(suffix);
         format::put_varint(&mut blob, sid);
+        single_label |= !k.contains(&b'.');
         prev.clear();
         prev.extend_from_slice(k);
         n_domains += 1;
@@ -433,7 +436,11 @@ pub fn compile(
     let too_many = |what: &str| Error::Compile(format!("too many {what}"));
     let header = Header {
         version: VERSION,
-        flags: 0,
+        flags: if single_label {
+            0
+        } else {
+            format::FLAG_NO_SINGLE_LABEL
+        },
         domains: u32::try_from(n_domains).map_err(|_| too_many("domains"))?,
         urls: u32::try_from(n_urls).map_err(|_| too_many("urls"))?,
         sets: u32::try_from(set_list.len()).map_err(|_| too_many("sets"))?,

@@ -408,7 +408,7 @@ impl Database {
                 expected: VERSION,
             });
         }
-        if header.flags != 0 || header.block as usize != BLOCK {
+        if header.flags & !format::KNOWN_FLAGS != 0 || header.block as usize != BLOCK {
             return Err(bad("unknown flags or block size"));
         }
         let stored = read_u64(bytes, CHECKSUM_AT).ok_or_else(|| bad("header"))?;
@@ -544,12 +544,16 @@ impl Database {
         let mut starts = [0u8; format::MAX_LABELS];
         let mut maybe: u128 = 0;
         let mut labels = 0usize;
+        // The last label alone (`com`) is asked only when such names are listed.
+        let first = usize::from(self.header.flags & format::FLAG_NO_SINGLE_LABEL != 0);
         format::for_each_bloom_key(host, heavy, |i, start, key| {
             if let Some(s) = starts.get_mut(i) {
                 *s = start as u8;
             }
-            maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
             labels = i + 1;
+            if i >= first {
+                maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
+            }
         });
         if maybe == 0 || labels > format::MAX_LABELS {
             return None;
@@ -1045,6 +1049,9 @@ fn validate_domains(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout)
         }
         let key = buf.get(..len).ok_or_else(|| bad("length"))?;
         name::validate_labels(key).map_err(|e| bad(&e.to_string()))?;
+        if h.flags & format::FLAG_NO_SINGLE_LABEL != 0 && !key.contains(&b'.') {
+            return Err(bad("a single-label name in a file flagged as having none"));
+        }
         if let Some(b) = head_at.take()
             && read_u64(leaves, format::leaf_prefix_at(b)) != Some(format::prefix12(key))
         {
@@ -1283,6 +1290,44 @@ mod tests {
         assert!(bad.verify().is_err());
         let _ = bad.lookup("aa.com");
         let _ = bad.lookup("bb.com");
+    }
+
+    #[test]
+    fn a_listed_top_level_name_covers_every_name_under_it() {
+        // Without single-label names the file says so and lookups skip the last label.
+        let (_d, plain) = build(&[("a", "example.com\nbad.zip\n")], None);
+        assert_eq!(plain.header.flags, format::FLAG_NO_SINGLE_LABEL);
+        assert_eq!(cats(&plain, "evil.zip"), None);
+        assert_eq!(cats(&plain, "www.bad.zip").unwrap().0, "bad.zip");
+        // With one, every name under it matches it, and the more specific listing wins.
+        let (_d, tld) = build(&[("a", "example.com\nbad.zip\n"), ("b", "zip\n")], None);
+        assert_eq!(tld.header.flags, 0);
+        assert_eq!(
+            cats(&tld, "evil.ZIP."),
+            Some(("zip".into(), vec!["b".into()]))
+        );
+        assert_eq!(cats(&tld, "zip").unwrap().0, "zip");
+        assert_eq!(cats(&tld, "www.bad.zip").unwrap().0, "bad.zip");
+        assert_eq!(cats(&tld, "example.com").unwrap().0, "example.com");
+        assert_eq!(cats(&tld, "example.org"), None);
+    }
+
+    #[test]
+    fn a_single_label_name_in_a_file_flagged_without_fails_verify() {
+        let (_d, db) = build(&[("a", "example.com\n"), ("b", "zip\n")], None);
+        let mut bytes = db.bytes().to_vec();
+        bytes[12..16].copy_from_slice(&format::FLAG_NO_SINGLE_LABEL.to_le_bytes());
+        let sum = format::checksum(&bytes);
+        bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
+        let flagged = Database::from_bytes(bytes).unwrap();
+        let err = flagged.verify().unwrap_err().to_string();
+        assert!(err.contains("single-label"), "{err}");
+        // An unknown flag is refused at open.
+        let mut bytes = db.bytes().to_vec();
+        bytes[12..16].copy_from_slice(&2u32.to_le_bytes());
+        let sum = format::checksum(&bytes);
+        bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
+        assert!(Database::from_bytes(bytes).is_err());
     }
 
     #[test]

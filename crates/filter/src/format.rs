@@ -9,6 +9,12 @@ pub const MAGIC: [u8; 8] = *b"GHFILTDB";
 /// blocks grouped by registrable name with a "heavy suffix" bitmap, 12-character block-head
 /// prefixes, 64-byte aligned index; older files are refused).
 pub const VERSION: u32 = 3;
+/// Header flag: no listed domain is a single label (a top-level name such as `zip`), so
+/// a lookup need not ask the Bloom filter about a query's last label. Files without it
+/// (older ones, or lists that block a whole top-level domain) are searched as before.
+pub const FLAG_NO_SINGLE_LABEL: u32 = 1;
+/// Every flag this build understands; a file with any other is refused.
+pub const KNOWN_FLAGS: u32 = FLAG_NO_SINGLE_LABEL;
 /// Most labels a name can have (253 bytes, one-byte labels).
 pub const MAX_LABELS: usize = 128;
 /// A suffix of three labels or more shares its Bloom block with a shorter suffix (see
