@@ -713,20 +713,15 @@ impl Database {
             owned.as_str()
         };
         let host = host.strip_suffix('.').unwrap_or(host);
-        if host.is_empty() || host.len() > MAX_NAME_LEN {
+        let n = self.header.urls as usize;
+        if host.is_empty() || host.len() > MAX_NAME_LEN || n == 0 {
             return None;
         }
-        let mut lower = [0u8; BUF];
-        let lower = lower.get_mut(..host.len())?;
-        lower.copy_from_slice(host.as_bytes());
-        lower.make_ascii_lowercase();
-        let lower = std::str::from_utf8(lower).ok()?;
         let path = if path.is_empty() { "/" } else { path };
-        let n = self.header.urls as usize;
-        // Hosts with URL entries, most specific first.
+        // Hosts with URL entries, most specific first (the hashes fold case).
         let mut starts = [0u8; format::MAX_LABELS];
         let mut count = 0usize;
-        for (start, h) in format::suffixes(lower.as_bytes()) {
+        for (start, h) in format::suffixes(host.as_bytes()) {
             if self.url_hosts.contains(h)
                 && let Some(s) = starts.get_mut(count)
             {
@@ -734,8 +729,15 @@ impl Database {
                 count += 1;
             }
         }
+        if count == 0 {
+            return None;
+        }
+        let mut lower = [0u8; BUF];
+        let lower = lower.get_mut(..host.len())?;
+        lower.copy_from_slice(host.as_bytes());
+        lower.make_ascii_lowercase();
         for &start in starts.get(..count)?.iter().rev() {
-            let cand = lower.get(usize::from(start)..)?.as_bytes();
+            let cand = lower.get(usize::from(start)..)?;
             // First record with host >= cand (compared as bytes: records were checked
             // to be UTF-8 at open, and only the match is turned into text).
             let (mut lo, mut hi) = (0usize, n);
@@ -894,7 +896,7 @@ fn url_record_bytes(sec: &[u8], n: usize, i: usize) -> Option<(&[u8], &[u8], Cat
     let end = read_u32(sec, i * 4 + 4)? as usize;
     let set = read_u32(sec, (n + 1) * 4 + i * 4)?;
     let rec = sec.get(strings_at + start..strings_at + end)?;
-    let slash = rec.iter().position(|&b| b == b'/')?;
+    let slash = memchr::memchr(b'/', rec)?;
     Some((rec.get(..slash)?, rec.get(slash..)?, CategorySetId(set)))
 }
 
@@ -1119,12 +1121,12 @@ fn validate_urls(sec: &[u8], h: &Header) -> Result<()> {
 fn url_host_hashes(sec: &[u8], h: &Header) -> HashSet64 {
     let n = h.urls as usize;
     let mut hashes = Vec::new();
-    let mut prev: Option<&str> = None;
+    let mut prev: Option<&[u8]> = None;
     for i in 0..n {
-        if let Some((host, _, _)) = url_record(sec, n, i)
+        if let Some((host, _, _)) = url_record_bytes(sec, n, i)
             && prev != Some(host)
         {
-            if let Some((_, hash)) = format::suffixes(host.as_bytes()).last() {
+            if let Some((_, hash)) = format::suffixes(host).last() {
                 hashes.push(hash);
             }
             prev = Some(host);

@@ -567,37 +567,53 @@ pub(crate) fn suffixes(host: &str) -> impl Iterator<Item = &str> {
 /// absent or just `/`) of a host name or URL (`https://user@Host:8080/p?q#f` → `Host`,
 /// `/p?q`).
 pub fn split_url(input: &str) -> (&str, Option<&str>) {
-    use memchr::{memchr, memchr2, memrchr};
     let s = input.trim();
+    let b = s.as_bytes();
     // A scheme ends at the first `:` when `//` follows and no `/` came before it.
-    let s = match memchr2(b':', b'/', s.as_bytes()) {
-        Some(i) if s.as_bytes().get(i..i + 3) == Some(b"://") => s.get(i + 3..).unwrap_or(""),
-        _ => s,
-    };
-    let s = match memchr(b'#', s.as_bytes()) {
-        Some(i) => s.get(..i).unwrap_or(""),
-        None => s,
-    };
-    let end = memchr2(b'/', b'?', s.as_bytes()).unwrap_or(s.len());
-    let path = s.get(end..).filter(|p| p.starts_with('/') && *p != "/");
-    let auth = s.get(..end).unwrap_or("");
-    let auth = match memrchr(b'@', auth.as_bytes()) {
-        Some(i) => auth.get(i + 1..).unwrap_or(""),
-        None => auth,
-    };
+    let mut from = 0;
+    if let Some(i) = b.iter().position(|&c| c == b':' || c == b'/')
+        && b.get(i..i + 3) == Some(b"://")
+    {
+        from = i + 3;
+    }
+    // One pass over the authority: where it ends (`/`, `?` or `#`), its last `@`, and its
+    // first and last `:` (a port has one; an IPv6 address several).
+    let (mut end, mut at, mut colons) = (b.len(), None, (None, None));
+    for (i, &c) in b.iter().enumerate().skip(from) {
+        match c {
+            b'/' | b'?' | b'#' => {
+                end = i;
+                break;
+            }
+            b'@' => {
+                at = Some(i);
+                colons = (None, None);
+            }
+            b':' => colons = (colons.0.or(Some(i)), Some(i)),
+            _ => {}
+        }
+    }
+    let path = s
+        .get(end..)
+        .filter(|p| p.starts_with('/'))
+        .map(|p| {
+            p.get(..memchr::memchr(b'#', p.as_bytes()).unwrap_or(p.len()))
+                .unwrap_or(p)
+        })
+        .filter(|p| *p != "/");
+    let host_from = at.map_or(from, |i| i + 1);
+    let auth = s.get(host_from..end).unwrap_or("");
     if let Some(rest) = auth.strip_prefix('[') {
         return (rest.split(']').next().unwrap_or(""), path);
     }
-    let ab = auth.as_bytes();
-    // `host:port` (exactly one colon, digits after it); an IPv6 address has several.
-    let host = match (memchr(b':', ab), memrchr(b':', ab)) {
+    // `host:port` (exactly one colon, digits after it).
+    let host = match colons {
         (Some(i), Some(j))
             if i == j
-                && ab
-                    .get(i + 1..)
+                && b.get(i + 1..end)
                     .is_some_and(|p| p.iter().all(u8::is_ascii_digit)) =>
         {
-            auth.get(..i).unwrap_or("")
+            s.get(host_from..i).unwrap_or("")
         }
         _ => auth,
     };
@@ -779,7 +795,10 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
     }
 
     // 3./4. school deny, then allow
-    if let Some(s) = suffixes(host).find(|s| engine.deny.contains(*s)) {
+    if let Some(s) = (!engine.deny.is_empty())
+        .then(|| suffixes(host).find(|s| engine.deny.contains(*s)))
+        .flatten()
+    {
         return make(
             Action::Block,
             first_cat,
@@ -789,7 +808,10 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
             Some(s.to_owned()),
         );
     }
-    if let Some(s) = suffixes(host).find(|s| engine.allow.contains(*s)) {
+    if let Some(s) = (!engine.allow.is_empty())
+        .then(|| suffixes(host).find(|s| engine.allow.contains(*s)))
+        .flatten()
+    {
         return make(
             Action::Allow,
             first_cat,

@@ -62,9 +62,12 @@ impl CategoryBits {
 
     /// The members, in priority order.
     pub fn iter(self) -> impl Iterator<Item = GhCategoryId> {
-        (0u8..128)
-            .filter(move |i| self.0 & (1u128 << i) != 0)
-            .map(GhCategoryId)
+        let mut rest = self;
+        std::iter::from_fn(move || {
+            let first = rest.first()?;
+            rest.0 &= rest.0 - 1;
+            Some(first)
+        })
     }
 
     /// The first (most severe) member.
