@@ -386,16 +386,24 @@ pub async fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<Exit
 
 // ---------------------------------------------------------------- check --batch
 
-/// Append `s` to `out`, percent-encoding everything but unreserved URL characters.
+/// Append `s` to `out`, percent-encoding everything but unreserved URL characters (runs
+/// of those are copied at once: a host name usually is one run).
 fn push_encoded(out: &mut Vec<u8>, s: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b);
+    let unreserved = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest
+            .iter()
+            .position(|b| !unreserved(b))
+            .unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(run);
+        out.extend_from_slice(plain);
+        if let Some((&b, after)) = tail.split_first() {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            rest = after;
         } else {
-            out.push(b'%');
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 15)]);
+            rest = tail;
         }
     }
 }
@@ -500,8 +508,15 @@ fn batch(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Res
     let mut line: Vec<u8> = Vec::with_capacity(4096);
     let mut out: Vec<u8> = Vec::with_capacity(512);
     let mut scratch: Vec<u8> = Vec::with_capacity(64);
+    // The clock is read again after every wait for input and every `CLOCK_EVERY` lines:
+    // lines already queued arrived together, and a helper that never waits still sees
+    // the time move on (schedules change by the minute).
+    const CLOCK_EVERY: u32 = 64;
+    let mut now = Timestamp::now();
+    let mut since_clock = 0u32;
     loop {
-        if !input.buffer().contains(&b'\n') {
+        let waits = !input.buffer().contains(&b'\n');
+        if waits {
             output.flush().context("writing standard output")?;
         }
         line.clear();
@@ -512,11 +527,16 @@ fn batch(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Res
         {
             break;
         }
+        since_clock += 1;
+        if waits || since_clock >= CLOCK_EVERY {
+            now = Timestamp::now();
+            since_clock = 0;
+        }
         while matches!(line.last(), Some(b'\n' | b'\r')) {
             line.pop();
         }
         out.clear();
-        answer(&line, filter, &identities, &mut scratch, &mut out);
+        answer(&line, filter, &identities, now, &mut scratch, &mut out);
         out.push(b'\n');
         output.write_all(&out).context("writing standard output")?;
     }
@@ -529,6 +549,7 @@ fn answer(
     line: &[u8],
     filter: &Filter,
     identities: &Identities,
+    now: Timestamp,
     scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) {
@@ -556,6 +577,25 @@ fn answer(
         return;
     }
     let who = identities.get(user, scratch);
-    let decision = filter.engine.decide(who, url, Timestamp::now());
+    let decision = filter.engine.decide(who, url, now);
     push_verdict(out, &decision, host.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_encoded;
+
+    #[test]
+    fn only_unreserved_characters_are_left_as_they_are() {
+        let enc = |s: &str| {
+            let mut out = Vec::new();
+            push_encoded(&mut out, s.as_bytes());
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(enc("www.example-1_a~.com"), "www.example-1_a~.com");
+        assert_eq!(enc(""), "");
+        assert_eq!(enc("a b/é&"), "a%20b%2F%C3%A9%26");
+        assert_eq!(enc("%%"), "%25%25");
+        assert_eq!(enc("x\"y"), "x%22y");
+    }
 }
