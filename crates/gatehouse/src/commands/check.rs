@@ -495,50 +495,67 @@ fn decode_user(field: &[u8], out: &mut Vec<u8>) {
 
 /// Answer squid helper lines from standard input until it closes (see `check --help`).
 ///
-/// Answers go into a buffer that is flushed only when no further complete request is
-/// already waiting in the input buffer, i.e. just before a read that could block: squid
-/// gets every answer before it has to send another line, and a stream of queued lines
-/// is answered without a write per line.
+/// Input is read in blocks; every complete line of a block is answered into a buffer that
+/// is flushed before the next read (the one that could wait): squid gets every answer
+/// before it has to send another line, and a stream of queued lines is answered without a
+/// write per line.
 fn batch(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Result<ExitCode> {
     let identities = Identities::new(filter, users, default);
     let stdin = std::io::stdin();
     let mut input = BufReader::with_capacity(BATCH_BUFFER, stdin.lock());
     let stdout = std::io::stdout();
     let mut output = BufWriter::with_capacity(BATCH_BUFFER, stdout.lock());
-    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    // The start of a line whose end has not arrived yet.
+    let mut partial: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::with_capacity(512);
     let mut scratch: Vec<u8> = Vec::with_capacity(64);
-    // The clock is read again after every wait for input and every `CLOCK_EVERY` lines:
-    // lines already queued arrived together, and a helper that never waits still sees
-    // the time move on (schedules change by the minute).
+    // The clock is read after every read of input and every `CLOCK_EVERY` lines: lines
+    // read together arrived together, and a helper that is never idle still sees the time
+    // move on (schedules change by the minute).
     const CLOCK_EVERY: u32 = 64;
-    let mut now = Timestamp::now();
-    let mut since_clock = 0u32;
-    loop {
-        let waits = !input.buffer().contains(&b'\n');
-        if waits {
-            output.flush().context("writing standard output")?;
-        }
-        line.clear();
-        if input
-            .read_until(b'\n', &mut line)
-            .context("reading standard input")?
-            == 0
-        {
-            break;
-        }
-        since_clock += 1;
-        if waits || since_clock >= CLOCK_EVERY {
-            now = Timestamp::now();
-            since_clock = 0;
-        }
-        while matches!(line.last(), Some(b'\n' | b'\r')) {
-            line.pop();
+    let mut answer_line = |line: &[u8], now: Timestamp, output: &mut BufWriter<_>| {
+        let mut line = line;
+        while let Some(l) = line.strip_suffix(b"\r") {
+            line = l;
         }
         out.clear();
-        answer(&line, filter, &identities, now, &mut scratch, &mut out);
+        answer(line, filter, &identities, now, &mut scratch, &mut out);
         out.push(b'\n');
-        output.write_all(&out).context("writing standard output")?;
+        output.write_all(&out).context("writing standard output")
+    };
+    loop {
+        let buf = input.fill_buf().context("reading standard input")?;
+        let read = buf.len();
+        if read == 0 {
+            // end of input: a last line without its newline is still answered
+            if !partial.is_empty() {
+                answer_line(&partial, Timestamp::now(), &mut output)?;
+            }
+            break;
+        }
+        let mut now = Timestamp::now();
+        let mut lines = 0u32;
+        let mut rest = buf;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let (head, tail) = rest.split_at(nl);
+            if partial.is_empty() {
+                answer_line(head, now, &mut output)?;
+            } else {
+                partial.extend_from_slice(head);
+                answer_line(&partial, now, &mut output)?;
+                partial.clear();
+            }
+            rest = tail.get(1..).unwrap_or(&[]);
+            lines += 1;
+            if lines.is_multiple_of(CLOCK_EVERY) {
+                now = Timestamp::now();
+            }
+        }
+        partial.extend_from_slice(rest);
+        input.consume(read);
+        // Every complete request read so far is answered: send the answers before a read
+        // that may wait for squid.
+        output.flush().context("writing standard output")?;
     }
     output.flush().context("writing standard output")?;
     Ok(ExitCode::SUCCESS)

@@ -307,6 +307,37 @@ fn batch_answers_every_line_in_order_and_survives_a_malformed_one() {
 }
 
 #[test]
+fn batch_answers_crlf_lines_lines_longer_than_its_buffer_and_a_last_line_without_newline() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    // a URL longer than the 64 KiB input buffer, so that its line arrives in parts
+    let long = format!("http://www.casino-example.com/{}", "a".repeat(70_000));
+    let input = format!(
+        "http://www.casino-example.com/x 10.0.0.1/- - GET\r\n\
+         {long} 10.0.0.2/- - GET\n\
+         http://badexample.com/ 10.0.0.3/- ks2 GET\r\n\
+         evil-example.org:443 10.0.0.4/- - CONNECT"
+    );
+    let mut cmd = f
+        .site
+        .command(&["check", "--batch", "--as-default", "ks2", "--lists"]);
+    cmd.arg(&db);
+    let run = Run::of(cmd, Some(&input)).ok();
+    let gambling = "OK status=302 url=\"http://block.gatehouse.invalid/?category=gambling&host=www.casino-example.com\"";
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            gambling,
+            gambling,
+            "OK",
+            "OK status=302 url=\"http://block.gatehouse.invalid/?category=malware&host=evil-example.org\"",
+        ],
+        "{run}"
+    );
+}
+
+#[test]
 fn the_real_ut1_tree_compiles_and_blocks_a_gambling_domain_for_ks2() {
     let ut1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ut1");
     assert!(
