@@ -436,11 +436,12 @@ pub fn compile(
     let too_many = |what: &str| Error::Compile(format!("too many {what}"));
     let header = Header {
         version: VERSION,
-        flags: if single_label {
-            0
-        } else {
-            format::FLAG_NO_SINGLE_LABEL
-        },
+        flags: format::FLAG_CHECKSUM_LANES
+            | if single_label {
+                0
+            } else {
+                format::FLAG_NO_SINGLE_LABEL
+            },
         domains: u32::try_from(n_domains).map_err(|_| too_many("domains"))?,
         urls: u32::try_from(n_urls).map_err(|_| too_many("urls"))?,
         sets: u32::try_from(set_list.len()).map_err(|_| too_many("sets"))?,

@@ -1298,12 +1298,12 @@ mod tests {
     fn a_listed_top_level_name_covers_every_name_under_it() {
         // Without single-label names the file says so and lookups skip the last label.
         let (_d, plain) = build(&[("a", "example.com\nbad.zip\n")], None);
-        assert_eq!(plain.header.flags, format::FLAG_NO_SINGLE_LABEL);
+        assert_ne!(plain.header.flags & format::FLAG_NO_SINGLE_LABEL, 0);
         assert_eq!(cats(&plain, "evil.zip"), None);
         assert_eq!(cats(&plain, "www.bad.zip").unwrap().0, "bad.zip");
         // With one, every name under it matches it, and the more specific listing wins.
         let (_d, tld) = build(&[("a", "example.com\nbad.zip\n"), ("b", "zip\n")], None);
-        assert_eq!(tld.header.flags, 0);
+        assert_eq!(tld.header.flags & format::FLAG_NO_SINGLE_LABEL, 0);
         assert_eq!(
             cats(&tld, "evil.ZIP."),
             Some(("zip".into(), vec!["b".into()]))
@@ -1318,7 +1318,8 @@ mod tests {
     fn a_single_label_name_in_a_file_flagged_without_fails_verify() {
         let (_d, db) = build(&[("a", "example.com\n"), ("b", "zip\n")], None);
         let mut bytes = db.bytes().to_vec();
-        bytes[12..16].copy_from_slice(&format::FLAG_NO_SINGLE_LABEL.to_le_bytes());
+        let flags = db.header.flags | format::FLAG_NO_SINGLE_LABEL;
+        bytes[12..16].copy_from_slice(&flags.to_le_bytes());
         let sum = format::checksum(&bytes);
         bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
         let flagged = Database::from_bytes(bytes).unwrap();
@@ -1326,9 +1327,27 @@ mod tests {
         assert!(err.contains("single-label"), "{err}");
         // An unknown flag is refused at open.
         let mut bytes = db.bytes().to_vec();
-        bytes[12..16].copy_from_slice(&2u32.to_le_bytes());
+        bytes[12..16].copy_from_slice(&(db.header.flags | 4).to_le_bytes());
         let sum = format::checksum(&bytes);
         bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
+        assert!(Database::from_bytes(bytes).is_err());
+    }
+
+    #[test]
+    fn files_with_the_single_chain_checksum_still_open_and_a_flipped_byte_is_refused() {
+        let (_d, db) = build(&[("a", "aa.com\nbb.org\n")], None);
+        assert_ne!(db.header.flags & format::FLAG_CHECKSUM_LANES, 0);
+        let mut bytes = db.bytes().to_vec();
+        let flags = db.header.flags & !format::FLAG_CHECKSUM_LANES;
+        bytes[12..16].copy_from_slice(&flags.to_le_bytes());
+        // the lanes' checksum no longer matches once the flag is cleared
+        assert!(Database::from_bytes(bytes.clone()).is_err());
+        let sum = format::checksum(&bytes);
+        bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
+        let old = Database::from_bytes(bytes.clone()).unwrap();
+        assert_eq!(old.lookup("x.aa.com").unwrap().name(), "aa.com");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
         assert!(Database::from_bytes(bytes).is_err());
     }
 

@@ -13,8 +13,12 @@ pub const VERSION: u32 = 3;
 /// a lookup need not ask the Bloom filter about a query's last label. Files without it
 /// (older ones, or lists that block a whole top-level domain) are searched as before.
 pub const FLAG_NO_SINGLE_LABEL: u32 = 1;
+/// Header flag: the checksum runs four independent lanes over the sections (see
+/// [`checksum`]), about four times as fast to verify at open as the single chain of
+/// files without it, which are still read.
+pub const FLAG_CHECKSUM_LANES: u32 = 2;
 /// Every flag this build understands; a file with any other is refused.
-pub const KNOWN_FLAGS: u32 = FLAG_NO_SINGLE_LABEL;
+pub const KNOWN_FLAGS: u32 = FLAG_NO_SINGLE_LABEL | FLAG_CHECKSUM_LANES;
 /// Most labels a name can have (253 bytes, one-byte labels).
 pub const MAX_LABELS: usize = 128;
 /// A suffix of three labels or more shares its Bloom block with a shorter suffix (see
@@ -178,12 +182,41 @@ pub fn get_varint(b: &[u8], mut at: usize) -> Option<(u32, usize)> {
 /// `h = rotl((h ^ chunk) * K, 29)` is a bijection of `h` for a fixed chunk and of the chunk
 /// for a fixed `h`, so any change confined to one 8-byte chunk (every single-byte flip)
 /// always changes the result. Not cryptographic: it detects corruption, not tampering.
+///
+/// With [`FLAG_CHECKSUM_LANES`] in the header's flags, the sections' chunks are dealt in
+/// turn to four chains that are then folded into one with the same step: each chain, and
+/// the fold in each chain's value, is still a bijection, so the property holds, and the
+/// four multiplications overlap instead of waiting for one another.
 pub fn checksum(file: &[u8]) -> u64 {
     let head = file.get(..CHECKSUM_AT).unwrap_or(file);
     let tail = file.get(HEADER_LEN..).unwrap_or(&[]);
     let h = hash_into(0x243f_6a88_85a3_08d3, head);
-    let h = hash_into(h, tail);
+    let lanes = read_u32(file, 12).is_some_and(|f| f & FLAG_CHECKSUM_LANES != 0);
+    let h = if lanes {
+        hash_lanes(h, tail)
+    } else {
+        hash_into(h, tail)
+    };
     mix(h, file.len() as u64)
+}
+
+/// [`hash_into`] over four chains, chunk `i` going to chain `i % 4`, folded at the end.
+fn hash_lanes(h: u64, bytes: &[u8]) -> u64 {
+    let mut lanes = [h, h ^ 1, h ^ 2, h ^ 3];
+    let mut blocks = bytes.chunks_exact(32);
+    for b in &mut blocks {
+        for (lane, c) in lanes.iter_mut().zip(b.chunks_exact(8)) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            *lane = mix(*lane, u64::from_le_bytes(a));
+        }
+    }
+    let rest = blocks.remainder();
+    let mut h = lanes.iter().fold(h, |acc, &lane| mix(acc, lane));
+    if !rest.is_empty() {
+        h = hash_into(h, rest);
+    }
+    h
 }
 
 #[inline]

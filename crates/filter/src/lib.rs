@@ -35,7 +35,8 @@
 //!   0  magic      "GHFILTDB"
 //!   8  version    u32 = 3 (older files are refused with `Error::Version`)
 //!  12  flags      u32   bit 0: no listed domain is a single label (lookups then skip
-//!                        the Bloom probe of a query's last label); other bits 0
+//!                        the Bloom probe of a query's last label); bit 1: the checksum
+//!                        runs four lanes (format::checksum); other bits 0
 //!  16  domains    u32   distinct listed domains
 //!  20  urls       u32   distinct URL entries
 //!  24  sets       u32   distinct category sets
