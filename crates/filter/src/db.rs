@@ -738,29 +738,32 @@ impl Database {
         lower.make_ascii_lowercase();
         for &start in starts.get(..count)?.iter().rev() {
             let cand = lower.get(usize::from(start)..)?;
-            // First record with host >= cand (compared as bytes: records were checked
-            // to be UTF-8 at open, and only the match is turned into text).
+            // Records are sorted by (host, path), and every path that is a prefix of
+            // `path` sorts at or before it, longer prefixes later: so the last record <=
+            // (cand, path) is found by binary search (as bytes: records were checked to be
+            // UTF-8 at open, and only the match is turned into text), and the walk back
+            // from it stops at the first prefix, which is the longest.
             let (mut lo, mut hi) = (0usize, n);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                let (h, _, _) = url_record_bytes(self.section(SEC_URLS), n, mid)?;
-                if h < cand {
+                let (h, p, _) = url_record_bytes(self.section(SEC_URLS), n, mid)?;
+                if (h, p) <= (cand, path.as_bytes()) {
                     lo = mid + 1;
                 } else {
                     hi = mid;
                 }
             }
             let mut best: Option<usize> = None;
-            let mut i = lo;
-            while i < n {
+            while let Some(i) = lo.checked_sub(1) {
                 let (h, p, _) = url_record_bytes(self.section(SEC_URLS), n, i)?;
                 if h != cand {
                     break;
                 }
                 if path.as_bytes().starts_with(p) {
                     best = Some(i);
+                    break;
                 }
-                i += 1;
+                lo = i;
             }
             if let Some(i) = best {
                 let (host, path, set) = self.url_record(i)?;
@@ -1380,6 +1383,43 @@ mod tests {
         assert!(db.url_match("example.com", "/b").is_none());
         assert!(db.url_match("deep.other.net", "/p?q=1").is_some());
         assert!(db.url_match("notother.net", "/p").is_none());
+    }
+
+    #[test]
+    fn url_match_finds_the_longest_listed_prefix_as_a_scan_of_every_entry_would() {
+        // Paths over a small alphabet, so that prefixes, near misses and entries sorting
+        // between them are common.
+        let path = |mut x: u64, len: usize| -> String {
+            let mut p = String::from("/");
+            for _ in 0..len {
+                p.push(['a', 'b', '/'][(x % 3) as usize]);
+                x /= 3;
+            }
+            p
+        };
+        // (list paths as the list reader keeps them: no empty segment, no trailing slash)
+        let listed: Vec<String> = (0..200u64)
+            .map(|i| path(i * 7 + 1, 1 + (i % 5) as usize))
+            .filter(|p| !p.contains("//") && !p.ends_with('/'))
+            .collect();
+        assert!(listed.len() > 50, "{}", listed.len());
+        let urls: String = listed
+            .iter()
+            .map(|p| format!("example.com{p}\nother.com{p}\n"))
+            .collect();
+        let (_d, db) = build(&[("a", "x.org\n")], Some(&urls));
+        for q in 0..2000u64 {
+            let query = path(q * 13 + 5, 1 + (q % 7) as usize);
+            let want = listed
+                .iter()
+                .filter(|p| query.starts_with(p.as_str()))
+                .max_by_key(|p| p.len())
+                .cloned();
+            let got = db
+                .url_match("www.example.com", &query)
+                .map(|m| m.path.to_owned());
+            assert_eq!(got, want, "{query}");
+        }
     }
 
     #[test]
