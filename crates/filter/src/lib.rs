@@ -107,7 +107,8 @@
 //! lookups".)
 //!
 //! Lookups hash every suffix of the query in one pass and probe the Bloom filter for
-//! each; a name's suffixes from its registrable part up share one block (so a miss costs
+//! each (but the last label alone, `com`, when the file says no single-label name is
+//! listed); a name's suffixes from its registrable part up share one block (so a miss costs
 //! one random cache line), all probes are made before any branch on the result so that
 //! their cache misses overlap, and only a positive probe searches the block index (a
 //! static B-tree over the head prefixes, [`db`]) and scans one front-coded block.
