@@ -563,6 +563,15 @@ pub(crate) fn suffixes(host: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The most specific suffix of `host` (normalised) listed in `set`; an empty set (the
+/// usual school allow or deny list) answers at once, without walking the name.
+pub(crate) fn listed_suffix<'h>(set: &HashSet<String>, host: &'h str) -> Option<&'h str> {
+    if set.is_empty() {
+        return None;
+    }
+    suffixes(host).find(|s| set.contains(*s))
+}
+
 /// The host part and the path (from `/`, query included, fragment dropped; `None` when
 /// absent or just `/`) of a host name or URL (`https://user@Host:8080/p?q#f` → `Host`,
 /// `/p?q`).
@@ -795,10 +804,7 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
     }
 
     // 3./4. school deny, then allow
-    if let Some(s) = (!engine.deny.is_empty())
-        .then(|| suffixes(host).find(|s| engine.deny.contains(*s)))
-        .flatten()
-    {
+    if let Some(s) = listed_suffix(&engine.deny, host) {
         return make(
             Action::Block,
             first_cat,
@@ -808,10 +814,7 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
             Some(s.to_owned()),
         );
     }
-    if let Some(s) = (!engine.allow.is_empty())
-        .then(|| suffixes(host).find(|s| engine.allow.contains(*s)))
-        .flatten()
-    {
+    if let Some(s) = listed_suffix(&engine.allow, host) {
         return make(
             Action::Allow,
             first_cat,
@@ -825,7 +828,7 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
     if let Some(s) = engine
         .group_allow
         .get(&who.group)
-        .and_then(|set| suffixes(host).find(|s| set.contains(*s)))
+        .and_then(|set| listed_suffix(set, host))
     {
         return make(
             Action::Allow,

@@ -150,7 +150,7 @@ impl UnsafeSearchList {
 
     /// The listed suffix of `host` (normalised), if any.
     pub fn matches<'h>(&self, host: &'h str) -> Option<&'h str> {
-        crate::decide::suffixes(host).find(|s| self.suffixes.contains(*s))
+        crate::decide::listed_suffix(&self.suffixes, host)
     }
 
     /// Number of listed names.
