@@ -331,6 +331,101 @@ impl HeadTree {
     }
 }
 
+/// One host's suffixes, hashed and probed once ([`Database::probe`]): the listed ones are
+/// then found most specific first, and URL entries are searched only under the suffixes
+/// that have some.
+pub struct Probe<'db, 'h> {
+    db: &'db Database,
+    /// The host, ASCII, without its trailing dot.
+    host: &'h [u8],
+    /// Where suffix `i` (0 = the last label alone) starts in `host`.
+    starts: [u8; format::MAX_LABELS],
+    labels: usize,
+    /// Suffixes that passed the Bloom filter and are not yet searched (bit `i` = suffix `i`).
+    maybe: u128,
+    /// Suffixes that have URL entries.
+    urls: u128,
+}
+
+impl std::fmt::Debug for Probe<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe")
+            .field("host", &String::from_utf8_lossy(self.host))
+            .field("maybe", &self.maybe)
+            .field("urls", &self.urls)
+            .finish()
+    }
+}
+
+impl<'db> Probe<'db, '_> {
+    /// The next listed suffix of the host, most specific first: where it starts in the
+    /// host as given, and its categories. `None` once every listed suffix has been found.
+    pub fn next_listed(&mut self) -> Option<(usize, CategorySet<'db>)> {
+        if self.maybe == 0 {
+            return None;
+        }
+        let n = self.host.len();
+        let mut rev = [0u8; BUF];
+        reversed(self.host, &self.starts, self.labels, &mut rev)?;
+        while self.maybe != 0 {
+            // Most specific (longest) suffix first.
+            let i = 127 - self.maybe.leading_zeros() as usize;
+            self.maybe &= !(1u128 << i);
+            let start = usize::from(*self.starts.get(i)?);
+            let key = rev.get(..n - start)?;
+            if let Some(set) = self.db.find_exact(key) {
+                return Some((start, self.db.set(set)?));
+            }
+        }
+        None
+    }
+
+    /// [`Probe::next_listed`] as a [`Match`], holding its name.
+    fn match_next(&mut self) -> Option<Match<'db>> {
+        let (start, categories) = self.next_listed()?;
+        let suffix = self.host.get(start..)?;
+        let mut m = Match {
+            name: [0u8; MAX_NAME_LEN],
+            name_len: suffix.len() as u8,
+            categories,
+        };
+        for (d, s) in m.name.get_mut(..suffix.len())?.iter_mut().zip(suffix) {
+            *d = s.to_ascii_lowercase();
+        }
+        Some(m)
+    }
+
+    /// Whether any suffix of the host has URL entries (probed with `urls`).
+    pub fn has_url_entries(&self) -> bool {
+        self.urls != 0
+    }
+
+    /// The most specific URL entry for the host + `path` (see [`Database::url_match`]);
+    /// only the suffixes marked at the probe (with `urls`) are searched.
+    pub fn url_match(&self, path: &str) -> Option<UrlMatch<'db>> {
+        if self.urls == 0 {
+            return None;
+        }
+        let host = self.host;
+        let mut lower = [0u8; BUF];
+        let lower = lower.get_mut(..host.len())?;
+        lower.copy_from_slice(host);
+        lower.make_ascii_lowercase();
+        let path = if path.is_empty() { "/" } else { path };
+        let mut urls = self.urls;
+        while urls != 0 {
+            // Most specific (longest) listed host first.
+            let i = 127 - urls.leading_zeros() as usize;
+            urls &= !(1u128 << i);
+            let cand = lower.get(usize::from(*self.starts.get(i)?)..)?;
+            if let Some(m) = self.db.url_match_under(cand, path.as_bytes()) {
+                return Some(m);
+            }
+        }
+        None
+    }
+}
+
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
@@ -525,75 +620,62 @@ impl Database {
     pub fn lookup(&self, host: &str) -> Option<Match<'_>> {
         if !host.is_ascii() {
             let d = name::normalise_domain(host).ok()?;
-            return self.lookup_ascii(d.as_str().as_bytes());
+            return self.probe(d.as_str(), false).match_next();
         }
-        self.lookup_ascii(host.as_bytes())
+        self.probe(host, false).match_next()
     }
 
-    fn lookup_ascii(&self, host: &[u8]) -> Option<Match<'_>> {
+    /// Hash every suffix of `host` (ASCII; case and one trailing dot are ignored) and probe
+    /// the Bloom filter for each, in one pass: the start of a lookup that then finds the
+    /// listed suffixes one by one ([`Probe::next_listed`]), and with `urls`, also marks
+    /// the suffixes that have URL entries ([`Probe::url_match`]). A non-ASCII or invalid
+    /// host gives a probe that finds nothing (normalise it first, as [`Database::lookup`]
+    /// does).
+    pub fn probe<'h>(&self, host: &'h str, urls: bool) -> Probe<'_, 'h> {
+        let mut p = Probe {
+            db: self,
+            host: host.as_bytes(),
+            starts: [0u8; format::MAX_LABELS],
+            labels: 0,
+            maybe: 0,
+            urls: 0,
+        };
+        let host = host.as_bytes();
         let host = host.strip_suffix(b".").unwrap_or(host);
-        if host.is_empty() || host.len() > MAX_NAME_LEN {
-            return None;
+        if host.is_empty() || host.len() > MAX_NAME_LEN || !host.is_ascii() {
+            return p;
         }
+        p.host = host;
         let index = self.section(SEC_INDEX);
-        let bloom = index.get(self.layout.bloom.clone())?;
-        let heavy = index.get(self.layout.heavy.clone())?;
+        let (Some(bloom), Some(heavy)) = (
+            index.get(self.layout.bloom.clone()),
+            index.get(self.layout.heavy.clone()),
+        ) else {
+            return p;
+        };
+        let url_hosts = (urls && self.header.urls > 0).then_some(&self.url_hosts);
         // Probe every suffix before looking at any result: no data-dependent branch
         // between the loads, so their cache misses overlap (and all suffixes from the
         // group up share one line).
-        let mut starts = [0u8; format::MAX_LABELS];
-        let mut maybe: u128 = 0;
-        let mut labels = 0usize;
         // The last label alone (`com`) is asked only when such names are listed.
         let first = usize::from(self.header.flags & format::FLAG_NO_SINGLE_LABEL != 0);
         format::for_each_bloom_key(host, heavy, |i, start, key| {
-            if let Some(s) = starts.get_mut(i) {
+            if let Some(s) = p.starts.get_mut(i) {
                 *s = start as u8;
             }
-            labels = i + 1;
+            p.labels = i + 1;
             if i >= first {
-                maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
+                p.maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
+            }
+            if let Some(set) = url_hosts {
+                p.urls |= u128::from(set.contains(key.1)) << (i & 127);
             }
         });
-        if maybe == 0 || labels > format::MAX_LABELS {
-            return None;
+        if p.labels > format::MAX_LABELS {
+            p.maybe = 0;
+            p.urls = 0;
         }
-        self.resolve(host, &starts, labels, maybe)
-    }
-
-    /// The most specific listed suffix of `host` (ASCII, no trailing dot) among the
-    /// suffixes marked in `maybe` (bit `i` = suffix `i` of `labels`, starting at byte
-    /// `starts[i]`), which passed the Bloom filter.
-    fn resolve(
-        &self,
-        host: &[u8],
-        starts: &[u8; format::MAX_LABELS],
-        labels: usize,
-        mut maybe: u128,
-    ) -> Option<Match<'_>> {
-        let n = host.len();
-        let mut rev = [0u8; BUF];
-        reversed(host, starts, labels, &mut rev)?;
-        while maybe != 0 {
-            // Most specific (longest) suffix first.
-            let i = 127 - maybe.leading_zeros() as usize;
-            maybe &= !(1u128 << i);
-            let start = usize::from(*starts.get(i)?);
-            let len = n - start;
-            let key = rev.get(..len)?;
-            if let Some(set) = self.find_exact(key) {
-                let mut m = Match {
-                    name: [0u8; MAX_NAME_LEN],
-                    name_len: len as u8,
-                    categories: self.set(set)?,
-                };
-                for (d, s) in m.name.get_mut(..len)?.iter_mut().zip(host.get(start..)?) {
-                    *d = s.to_ascii_lowercase();
-                }
-                return Some(m);
-            }
-        }
-        None
+        p
     }
 
     /// Exact search for a reversed key; returns its set id.
@@ -705,67 +787,38 @@ impl Database {
     /// one of its suffixes, the listed path a prefix of `path` (byte-wise, case-sensitive);
     /// the longest listed host, then the longest path, wins.
     pub fn url_match(&self, host: &str, path: &str) -> Option<UrlMatch<'_>> {
-        let owned;
-        let host = if host.is_ascii() {
-            host
-        } else {
-            owned = name::normalise_domain(host).ok()?;
-            owned.as_str()
-        };
-        let host = host.strip_suffix('.').unwrap_or(host);
+        if !host.is_ascii() {
+            let d = name::normalise_domain(host).ok()?;
+            return self.probe(d.as_str(), true).url_match(path);
+        }
+        self.probe(host, true).url_match(path)
+    }
+
+    /// The URL entry of exactly `host` (lower case) with the longest path prefix of `path`.
+    fn url_match_under(&self, host: &[u8], path: &[u8]) -> Option<UrlMatch<'_>> {
         let n = self.header.urls as usize;
-        if host.is_empty() || host.len() > MAX_NAME_LEN || n == 0 {
-            return None;
-        }
-        let path = if path.is_empty() { "/" } else { path };
-        // Hosts with URL entries, most specific first (the hashes fold case).
-        let mut starts = [0u8; format::MAX_LABELS];
-        let mut count = 0usize;
-        for (start, h) in format::suffixes(host.as_bytes()) {
-            if self.url_hosts.contains(h)
-                && let Some(s) = starts.get_mut(count)
-            {
-                *s = start as u8;
-                count += 1;
+        let sec = self.section(SEC_URLS);
+        // Records are sorted by (host, path), and every path that is a prefix of `path`
+        // sorts at or before it, longer prefixes later: so the last record <= (host, path)
+        // is found by binary search (as bytes: records were checked to be UTF-8 at open,
+        // and only the match is turned into text), and the walk back from it stops at the
+        // first prefix, which is the longest.
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (h, p, _) = url_record_bytes(sec, n, mid)?;
+            if (h, p) <= (host, path) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
         }
-        if count == 0 {
-            return None;
-        }
-        let mut lower = [0u8; BUF];
-        let lower = lower.get_mut(..host.len())?;
-        lower.copy_from_slice(host.as_bytes());
-        lower.make_ascii_lowercase();
-        for &start in starts.get(..count)?.iter().rev() {
-            let cand = lower.get(usize::from(start)..)?;
-            // Records are sorted by (host, path), and every path that is a prefix of
-            // `path` sorts at or before it, longer prefixes later: so the last record <=
-            // (cand, path) is found by binary search (as bytes: records were checked to be
-            // UTF-8 at open, and only the match is turned into text), and the walk back
-            // from it stops at the first prefix, which is the longest.
-            let (mut lo, mut hi) = (0usize, n);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                let (h, p, _) = url_record_bytes(self.section(SEC_URLS), n, mid)?;
-                if (h, p) <= (cand, path.as_bytes()) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
+        while let Some(i) = lo.checked_sub(1) {
+            let (h, p, _) = url_record_bytes(sec, n, i)?;
+            if h != host {
+                return None;
             }
-            let mut best: Option<usize> = None;
-            while let Some(i) = lo.checked_sub(1) {
-                let (h, p, _) = url_record_bytes(self.section(SEC_URLS), n, i)?;
-                if h != cand {
-                    break;
-                }
-                if path.as_bytes().starts_with(p) {
-                    best = Some(i);
-                    break;
-                }
-                lo = i;
-            }
-            if let Some(i) = best {
+            if path.starts_with(p) {
                 let (host, path, set) = self.url_record(i)?;
                 return Some(UrlMatch {
                     host,
@@ -773,6 +826,7 @@ impl Database {
                     categories: self.set(set)?,
                 });
             }
+            lo = i;
         }
         None
     }
@@ -1352,6 +1406,34 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         assert!(Database::from_bytes(bytes).is_err());
+    }
+
+    #[test]
+    fn a_probe_finds_every_listed_suffix_most_specific_first_and_urls_only_when_asked() {
+        let (_d, db) = build(
+            &[
+                ("a", "example.com\nb.example.com\n"),
+                ("b", "a.b.example.com\n"),
+            ],
+            Some("b.example.com/x\n"),
+        );
+        let host = "WWW.a.b.Example.com.";
+        let mut p = db.probe(host, true);
+        let found: Vec<&str> = std::iter::from_fn(|| p.next_listed())
+            .map(|(start, _)| &host[start..host.len() - 1])
+            .collect();
+        assert_eq!(found, ["a.b.Example.com", "b.Example.com", "Example.com"]);
+        assert!(p.next_listed().is_none());
+        assert!(p.has_url_entries());
+        let u = p.url_match("/x/y").unwrap();
+        assert_eq!((u.host, u.path), ("b.example.com", "/x"));
+        assert!(p.url_match("/y").is_none());
+        let p = db.probe(host, false);
+        assert!(!p.has_url_entries());
+        assert!(p.url_match("/x/y").is_none());
+        let mut p = db.probe("notexample.com", true);
+        assert!(p.next_listed().is_none());
+        assert!(!p.has_url_entries());
     }
 
     #[test]

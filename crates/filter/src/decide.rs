@@ -684,61 +684,52 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
         };
     }
     let host: &str = &host;
-    let hit = engine.db.lookup(host);
-    let mut listed: Option<String> = hit.as_ref().map(|m| m.name().to_owned());
-    let mut bits = CategoryBits::EMPTY;
-    // the listed names (as offsets into `host`, most specific first) and their categories
-    let mut names = [(0usize, CategoryBits::EMPTY); 8];
-    let mut named = 0;
-    if let Some(m) = hit {
-        bits = engine.table.get(m.set_id());
-        let mut start = host.len().saturating_sub(m.name().len());
-        if let Some(slot) = names.get_mut(named) {
-            *slot = (start, bits);
-            named += 1;
-        }
-        // a listed name keeps the categories of its listed parent domains (`a.example.com`
-        // in one list, `example.com` in another)
-        while let Some(dot) = host.get(start..).and_then(|s| s.find('.')) {
-            start += dot + 1;
-            let Some(parent) = host.get(start..).and_then(|s| engine.db.lookup(s)) else {
-                break;
-            };
-            let more = engine.table.get(parent.set_id());
-            bits.0 |= more.0;
-            start = host.len().saturating_sub(parent.name().len());
-            if let Some(slot) = names.get_mut(named) {
-                *slot = (start, more);
-                named += 1;
-            }
-        }
-    }
     // a URL (`http://host/…`, even with just `/`) also matches URL entries (proxy /
     // block-page use; DNS has no path)
-    let path = path
-        .or_else(|| host_or_url.contains('/').then_some("/"))
-        .map(crate::list::normalise_url_path);
-    let mut url_bits = CategoryBits::EMPTY;
-    if let Some(p) = path.as_deref()
-        && let Some(u) = engine.db.url_match(host, p)
-    {
-        url_bits = engine.table.get(u.categories.id());
-        bits.0 |= url_bits.0;
-        listed = Some(format!("{}{}", u.host, u.path));
+    let is_url = path.is_some() || host_or_url.contains('/');
+    let mut probe = engine.db.probe(host, is_url);
+    let mut bits = CategoryBits::EMPTY;
+    // the listed names (as offsets into `host`, most specific first) and their categories:
+    // a listed name keeps the categories of its listed parent domains (`a.example.com` in
+    // one list, `example.com` in another)
+    let mut names = [(0usize, CategoryBits::EMPTY); 8];
+    let mut named = 0;
+    while let Some((start, set)) = probe.next_listed() {
+        let more = engine.table.get(set.id());
+        bits.0 |= more.0;
+        if let Some(slot) = names.get_mut(named) {
+            *slot = (start, more);
+            named += 1;
+        }
     }
+    let mut url_bits = CategoryBits::EMPTY;
+    let mut url_hit = None;
+    if probe.has_url_entries() {
+        let p = crate::list::normalise_url_path(path.unwrap_or("/"));
+        if let Some(u) = probe.url_match(&p) {
+            url_bits = engine.table.get(u.categories.id());
+            bits.0 |= url_bits.0;
+            url_hit = Some(u);
+        }
+    }
+    let names = names.get(..named).unwrap_or_default();
+    let name_at = |start: usize| host.get(start..).map(str::to_owned);
+    // the most specific listed entry: the URL entry, else the most specific listed name
+    let listed = || match url_hit {
+        Some(u) => Some(format!("{}{}", u.host, u.path)),
+        None => names.first().and_then(|&(start, _)| name_at(start)),
+    };
     // the listed entry that put the host in category `c`: the URL entry, else the most
-    // specific listed name
+    // specific listed name in `c`
     let listed_for = |c: GhCategoryId| -> Option<String> {
         if url_bits.contains(c) {
-            return listed.clone();
+            return listed();
         }
         names
             .iter()
-            .take(named)
             .find(|(_, b)| b.contains(c))
-            .and_then(|(start, _)| host.get(*start..))
-            .map(str::to_owned)
-            .or_else(|| listed.clone())
+            .and_then(|&(start, _)| name_at(start))
+            .or_else(listed)
     };
     let first_cat = bits.first().and_then(|c| engine.name(c));
     let make = |action, category, rule, matched_list| Decision {
@@ -798,7 +789,7 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
                     target: o.original.clone(),
                     until: o.until,
                 },
-                m.map(str::to_owned).or(listed),
+                m.map(str::to_owned).or_else(listed),
             );
         }
     }
@@ -857,7 +848,7 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
             .clone()
     };
     let Some(mut policy) = engine.policies.get(pidx) else {
-        return make(Action::Block, first_cat, Rule::Invalid, listed);
+        return make(Action::Block, first_cat, Rule::Invalid, listed());
     };
     if let Some(o) = policy.outside_term
         && !engine.in_term(zoned().date())

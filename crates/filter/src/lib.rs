@@ -135,7 +135,7 @@ pub mod update;
 
 pub use compile::{CompileOptions, CompileReport, Progress, Source, compile};
 pub use db::{
-    CategoryId, CategoryInfo, CategorySet, CategorySetId, Database, Match, Metadata, Shared,
+    CategoryId, CategoryInfo, CategorySet, CategorySetId, Database, Match, Metadata, Probe, Shared,
     SourceInfo, UrlMatch,
 };
 pub use decide::{Decision, Engine, EngineConfig, EngineHandle, Identity, Rule, decide, split_url};
