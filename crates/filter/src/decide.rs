@@ -3,7 +3,7 @@
 //! An [`Engine`] is built once from a [`Database`] and an [`EngineConfig`] (taxonomy,
 //! policies, school lists, person overrides, safe-search tables); building validates every
 //! name and resolves every database category set to Gatehouse categories
-//! ([`SetTable`]). [`decide`] then costs one database lookup, one array index and a few
+//! ([`SetTable`]). [`Engine::decide`] then costs one database lookup, one array index and a few
 //! hash probes. [`EngineHandle`] swaps a rebuilt engine in atomically, so policy changes,
 //! new overrides or a new database take effect at once without a restart.
 //!
@@ -502,8 +502,8 @@ impl Engine {
         })
     }
 
-    /// Whether the signing gate holds `who` for `host_or_url` (outside the walled garden).
-    fn gate_holds(&self, who: &Identity, host_or_url: &str) -> bool {
+    /// Whether the signing gate holds `who` for `request` (outside the walled garden).
+    fn gate_holds(&self, who: &Identity, request: &Request<'_>) -> bool {
         let held = match &who.person {
             Some(p) => self.gate.people.contains(p),
             None => self.gate.groups.contains(&who.group),
@@ -511,7 +511,7 @@ impl Engine {
         if !held {
             return false;
         }
-        let host = normalise_host(split_url(host_or_url).0).unwrap_or_default();
+        let host = normalise_host(request.host).unwrap_or_default();
         !suffixes(&host).any(|s| self.gate.walled_garden.contains(s))
     }
 
@@ -543,9 +543,15 @@ impl Engine {
             .unwrap_or(CategoryBits::EMPTY)
     }
 
-    /// Decide (same as [`decide`]).
+    /// Decide what happens to a request of `who` for `host_or_url` (a host name or URL)
+    /// at instant `at` (see the module documentation for the precedence).
     pub fn decide(&self, who: &Identity, host_or_url: &str, at: Timestamp) -> Decision {
-        decide(self, who, host_or_url, at)
+        decide(self, who, &Request::parse(host_or_url), at)
+    }
+
+    /// [`Engine::decide`] for a request already split.
+    pub fn decide_request(&self, who: &Identity, request: &Request<'_>, at: Timestamp) -> Decision {
+        decide(self, who, request, at)
     }
 
     fn name(&self, id: GhCategoryId) -> Option<Arc<str>> {
@@ -572,61 +578,67 @@ pub(crate) fn listed_suffix<'h>(set: &HashSet<String>, host: &'h str) -> Option<
     suffixes(host).find(|s| set.contains(*s))
 }
 
-/// The host part and the path (from `/`, query included, fragment dropped; `None` when
-/// absent or just `/`) of a host name or URL (`https://user@Host:8080/p?q#f` → `Host`,
-/// `/p?q`).
-pub fn split_url(input: &str) -> (&str, Option<&str>) {
-    let s = input.trim();
-    let b = s.as_bytes();
-    // A scheme ends at the first `:` when `//` follows and no `/` came before it.
-    let mut from = 0;
-    if let Some(i) = b.iter().position(|&c| c == b':' || c == b'/')
-        && b.get(i..i + 3) == Some(b"://")
-    {
-        from = i + 3;
-    }
-    // One pass over the authority: where it ends (`/`, `?` or `#`), its last `@`, and its
-    // first and last `:` (a port has one; an IPv6 address several).
-    let (mut end, mut at, mut colons) = (b.len(), None, (None, None));
-    for (i, &c) in b.iter().enumerate().skip(from) {
-        match c {
-            b'/' | b'?' | b'#' => {
-                end = i;
-                break;
-            }
-            b'@' => {
-                at = Some(i);
-                colons = (None, None);
-            }
-            b':' => colons = (colons.0.or(Some(i)), Some(i)),
-            _ => {}
-        }
-    }
-    let path = s
-        .get(end..)
-        .filter(|p| p.starts_with('/'))
-        .map(|p| {
-            p.get(..memchr::memchr(b'#', p.as_bytes()).unwrap_or(p.len()))
-                .unwrap_or(p)
-        })
-        .filter(|p| *p != "/");
-    let host_from = at.map_or(from, |i| i + 1);
-    let auth = s.get(host_from..end).unwrap_or("");
-    if let Some(rest) = auth.strip_prefix('[') {
-        return (rest.split(']').next().unwrap_or(""), path);
-    }
-    // `host:port` (exactly one colon, digits after it).
-    let host = match colons {
-        (Some(i), Some(j))
-            if i == j
-                && b.get(i + 1..end)
-                    .is_some_and(|p| p.iter().all(u8::is_ascii_digit)) =>
+/// What a request asks for, split once from a host name or URL ([`Request::parse`]): a
+/// caller that needs the host too (to name it on a block page) shares the split with the
+/// decision ([`Engine::decide_request`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The host part, as given (`Host` of `https://user@Host:8080/p`).
+    pub host: &'a str,
+    /// The path from `/`, query included, fragment dropped; `None` when absent or just `/`.
+    pub path: Option<&'a str>,
+    /// A URL (a scheme, or a `/` after the host), so URL entries apply; a bare host name
+    /// (a DNS query) matches domains only.
+    pub is_url: bool,
+}
+
+impl<'a> Request<'a> {
+    /// Split a host name or URL (`https://user@Host:8080/p?q#f` → `Host`, `/p?q`).
+    pub fn parse(input: &'a str) -> Request<'a> {
+        let s = input.trim_ascii();
+        let b = s.as_bytes();
+        // A scheme ends at the first `:` when `//` follows and no `/` came before it.
+        let mut from = 0;
+        if let Some(i) = memchr::memchr2(b':', b'/', b)
+            && b.get(i..i + 3) == Some(b"://")
         {
-            s.get(host_from..i).unwrap_or("")
+            from = i + 3;
         }
-        _ => auth,
-    };
-    (host, path)
+        // The authority ends at `/`, `?` or `#`; the host follows its last `@`.
+        let end = b
+            .get(from..)
+            .and_then(|rest| memchr::memchr3(b'/', b'?', b'#', rest))
+            .map_or(b.len(), |i| from + i);
+        let auth = b.get(from..end).unwrap_or_default();
+        let host_from = memchr::memrchr(b'@', auth).map_or(from, |i| from + i + 1);
+        let tail = s.get(end..).unwrap_or_default();
+        let path = Some(tail)
+            .filter(|p| p.starts_with('/'))
+            .map(|p| {
+                p.get(..memchr::memchr(b'#', p.as_bytes()).unwrap_or(p.len()))
+                    .unwrap_or(p)
+            })
+            .filter(|p| *p != "/");
+        let is_url = from > 0 || memchr::memchr(b'/', tail.as_bytes()).is_some();
+        let auth = s.get(host_from..end).unwrap_or("");
+        let host = if let Some(rest) = auth.strip_prefix('[') {
+            rest.split(']').next().unwrap_or("")
+        } else {
+            // `host:port` (exactly one colon, digits after it).
+            let a = auth.as_bytes();
+            match (memchr::memchr(b':', a), memchr::memrchr(b':', a)) {
+                (Some(i), Some(j))
+                    if i == j
+                        && a.get(i + 1..)
+                            .is_some_and(|p| p.iter().all(u8::is_ascii_digit)) =>
+                {
+                    auth.get(..i).unwrap_or("")
+                }
+                _ => auth,
+            }
+        };
+        Request { host, path, is_url }
+    }
 }
 
 /// The normal form of a requested host: a normalised name, or for an IP address its
@@ -642,11 +654,10 @@ fn normalise_host(raw: &str) -> Option<String> {
     }
 }
 
-/// Decide what happens to a request of `who` for `host_or_url` at instant `at` (see the
-/// module documentation for the precedence).
-pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp) -> Decision {
-    let mut d = decide_policy(engine, who, host_or_url, at);
-    if engine.gate.mode != GateMode::Off && engine.gate_holds(who, host_or_url) {
+/// The decision, the signing gate included.
+fn decide(engine: &Engine, who: &Identity, request: &Request<'_>, at: Timestamp) -> Decision {
+    let mut d = decide_policy(engine, who, request, at);
+    if engine.gate.mode != GateMode::Off && engine.gate_holds(who, request) {
         if engine.gate.mode == GateMode::Audit || matches!(d.rule, Rule::LockedList { .. }) {
             d.gated = true;
         } else {
@@ -664,8 +675,13 @@ pub fn decide(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp)
 }
 
 /// The decision of the lists, overrides and policies, before the signing gate.
-fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timestamp) -> Decision {
-    let (raw, path) = split_url(host_or_url);
+fn decide_policy(
+    engine: &Engine,
+    who: &Identity,
+    request: &Request<'_>,
+    at: Timestamp,
+) -> Decision {
+    let (raw, path) = (request.host, request.path);
     // Most requests name a host already in normal form: use it as it is.
     let host: std::borrow::Cow<'_, str> =
         if crate::name::validate_normalised(raw.as_bytes()).is_ok() {
@@ -686,8 +702,7 @@ fn decide_policy(engine: &Engine, who: &Identity, host_or_url: &str, at: Timesta
     let host: &str = &host;
     // a URL (`http://host/…`, even with just `/`) also matches URL entries (proxy /
     // block-page use; DNS has no path)
-    let is_url = path.is_some() || host_or_url.contains('/');
-    let mut probe = engine.db.probe(host, is_url);
+    let mut probe = engine.db.probe(host, request.is_url);
     let mut bits = CategoryBits::EMPTY;
     // the listed names (as offsets into `host`, most specific first) and their categories:
     // a listed name keeps the categories of its listed parent domains (`a.example.com` in
@@ -980,33 +995,48 @@ impl EngineHandle {
 
 #[cfg(test)]
 mod tests {
-    use super::split_url;
+    use super::Request;
 
     #[test]
-    fn split_url_forms() {
+    fn requests_split_into_host_path_and_url_or_not() {
         let cases = [
-            ("example.com", ("example.com", None)),
-            ("  Example.COM.  ", ("Example.COM.", None)),
-            ("http://example.com/", ("example.com", None)),
+            ("example.com", ("example.com", None, false)),
+            ("  Example.COM.  ", ("Example.COM.", None, false)),
+            ("http://example.com/", ("example.com", None, true)),
+            ("http://example.com", ("example.com", None, true)),
             (
                 "https://user:pw@example.com:8080/a/b?q=1#frag",
-                ("example.com", Some("/a/b?q=1")),
+                ("example.com", Some("/a/b?q=1"), true),
             ),
-            ("example.com:443", ("example.com", None)),
-            ("example.com/path", ("example.com", Some("/path"))),
-            ("example.com?x=1", ("example.com", None)),
-            ("http://[2001:db8::1]:80/x", ("2001:db8::1", Some("/x"))),
-            ("2001:db8::1", ("2001:db8::1", None)),
+            ("a@b@example.com:80/x", ("example.com", Some("/x"), true)),
+            ("example.com:443", ("example.com", None, false)),
+            ("example.com:44a", ("example.com:44a", None, false)),
+            ("example.com/path", ("example.com", Some("/path"), true)),
+            ("example.com?x=1", ("example.com", None, false)),
+            ("example.com?to=a/b", ("example.com", None, true)),
+            ("example.com#/x", ("example.com", None, true)),
+            (
+                "http://[2001:db8::1]:80/x",
+                ("2001:db8::1", Some("/x"), true),
+            ),
+            ("2001:db8::1", ("2001:db8::1", None, false)),
             // a URL inside the path or query is not a scheme of the request
             (
                 "example.com/go?to=http://other.test/",
-                ("example.com", Some("/go?to=http://other.test/")),
+                ("example.com", Some("/go?to=http://other.test/"), true),
             ),
-            ("ftp://files.example/pub", ("files.example", Some("/pub"))),
-            ("", ("", None)),
+            (
+                "ftp://files.example/pub",
+                ("files.example", Some("/pub"), true),
+            ),
+            ("", ("", None, false)),
         ];
-        for (input, want) in cases {
-            assert_eq!(split_url(input), want, "{input:?}");
+        for (input, (host, path, is_url)) in cases {
+            assert_eq!(
+                Request::parse(input),
+                Request { host, path, is_url },
+                "{input:?}"
+            );
         }
     }
 }

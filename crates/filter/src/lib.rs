@@ -11,7 +11,7 @@
 //! The policy engine sits on top: [`taxonomy`] (Gatehouse categories and the UT1
 //! mapping), [`policy`] (per-group policies, schedules, term dates, school lists,
 //! overrides), [`safesearch`] (safe-search rewrites, engines without safe search) and
-//! [`decide`](mod@decide) ([`Engine`], [`decide()`], [`EngineHandle`]; the precedence is documented
+//! [`decide`](mod@decide) ([`Engine`], [`Engine::decide`], [`EngineHandle`]; the precedence is documented
 //! there).
 //!
 //! [`update()`](mod@update) rebuilds the database from configured sources (folders,
@@ -138,7 +138,7 @@ pub use db::{
     CategoryId, CategoryInfo, CategorySet, CategorySetId, Database, Match, Metadata, Probe, Shared,
     SourceInfo, UrlMatch,
 };
-pub use decide::{Decision, Engine, EngineConfig, EngineHandle, Identity, Rule, decide, split_url};
+pub use decide::{Decision, Engine, EngineConfig, EngineHandle, Identity, Request, Rule};
 pub use error::{DbError, Error, Result};
 pub use list::{Entry, ListFormat, ListStats, UrlEntry, ip_entry_name, normalise_url_path};
 pub use name::{Domain, MAX_LABEL_LEN, MAX_NAME_LEN, NameError, is_ip_literal, normalise_domain};

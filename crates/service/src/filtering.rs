@@ -534,7 +534,7 @@ impl Gatehouse {
         let school = self.school().await?;
         let who = rt.identify(client, now);
         let d = rt.decide(&who.identity, host, now);
-        let host = gatehouse_filter::normalise_domain(gatehouse_filter::split_url(host).0)
+        let host = gatehouse_filter::normalise_domain(gatehouse_filter::Request::parse(host).host)
             .map_err(|e| ServiceError::Invalid(format!("host: {e}")))?
             .into_string();
         if !matches!(

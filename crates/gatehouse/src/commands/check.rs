@@ -11,7 +11,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use anyhow::{Context as _, Result, bail};
 use gatehouse_domain::filtering::filter_group;
-use gatehouse_filter::{Action, Database, Decision, Engine, EngineConfig, Identity};
+use gatehouse_filter::{Action, Database, Decision, Engine, EngineConfig, Identity, Request};
 use gatehouse_service::Gatehouse;
 use gatehouse_store::PeopleFilter;
 use jiff::Timestamp;
@@ -314,7 +314,7 @@ pub async fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<Exit
         None => Timestamp::now(),
     };
     let decision = filter.engine.decide(&Identity::group(group), target, at);
-    let host = gatehouse_filter::split_url(target).0;
+    let host = Request::parse(target).host;
     let taxonomy = filter.engine.taxonomy();
     let categories: Vec<String> = filter
         .engine
@@ -390,12 +390,21 @@ pub async fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<Exit
 /// of those are copied at once: a host name usually is one run).
 fn push_encoded(out: &mut Vec<u8>, s: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let unreserved = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    const UNRESERVED: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+            b += 1;
+        }
+        t
+    };
     let mut rest = s;
     while !rest.is_empty() {
         let run = rest
             .iter()
-            .position(|b| !unreserved(b))
+            .position(|&b| !UNRESERVED[usize::from(b)])
             .unwrap_or(rest.len());
         let (plain, tail) = rest.split_at(run);
         out.extend_from_slice(plain);
@@ -461,7 +470,8 @@ impl Identities {
         if let Some(who) = self.by_name.get(user) {
             return who;
         }
-        if user == "-" {
+        // a field without escapes or capitals decodes to itself: not listed either
+        if user == "-" || !user.bytes().any(|b| b == b'%' || b.is_ascii_uppercase()) {
             return &self.default;
         }
         decode_user(user.as_bytes(), scratch);
@@ -561,6 +571,22 @@ fn batch(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Res
     Ok(ExitCode::SUCCESS)
 }
 
+/// The fields of a helper line: runs of bytes between spaces or tabs.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.0.iter().position(|&b| b != b' ' && b != b'\t')?;
+        let rest = self.0.get(start..)?;
+        let end = memchr::memchr2(b' ', b'\t', rest).unwrap_or(rest.len());
+        let (field, tail) = rest.split_at(end);
+        self.0 = tail;
+        Some(field)
+    }
+}
+
 /// Append the answer to one helper line (without the newline) to `out`.
 fn answer(
     line: &[u8],
@@ -570,15 +596,11 @@ fn answer(
     scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) {
-    let Ok(text) = std::str::from_utf8(line) else {
-        out.extend_from_slice(b"BH message=\"line is not UTF-8\"");
-        return;
-    };
-    let mut fields = text.split_ascii_whitespace();
+    let mut fields = Fields(line);
     let mut first = fields.next();
     // With `concurrency=N`, squid puts a numeric channel ID first; echo it back.
-    if let Some(id) = first.filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit())) {
-        out.extend_from_slice(id.as_bytes());
+    if let Some(id) = first.filter(|f| f.iter().all(u8::is_ascii_digit)) {
+        out.extend_from_slice(id);
         out.push(b' ');
         first = fields.next();
     }
@@ -588,14 +610,18 @@ fn answer(
         out.extend_from_slice(b"BH message=\"expected: URL ip/fqdn user method [kv-pairs]\"");
         return;
     };
-    let host = gatehouse_filter::split_url(url).0;
-    if host.is_empty() {
+    let (Ok(url), Ok(user)) = (std::str::from_utf8(url), std::str::from_utf8(user)) else {
+        out.extend_from_slice(b"BH message=\"the URL or user is not UTF-8\"");
+        return;
+    };
+    let request = Request::parse(url);
+    if request.host.is_empty() {
         out.extend_from_slice(b"BH message=\"no host in the URL\"");
         return;
     }
     let who = identities.get(user, scratch);
-    let decision = filter.engine.decide(who, url, now);
-    push_verdict(out, &decision, host.as_bytes());
+    let decision = filter.engine.decide_request(who, &request, now);
+    push_verdict(out, &decision, request.host.as_bytes());
 }
 
 #[cfg(test)]

@@ -504,7 +504,8 @@ fn batch_resolves_users_from_a_users_file_and_echoes_channel_ids() {
                  5 http://games-example.com/ 10.0.0.6/- dave GET\n\
                  6 http://games-example.com/ 10.0.0.7/- DOMAIN%5Cbob GET\n\
                  7 not-a-request\n\
-                 8 http://games-example.com/ 10.0.0.8/- b%6Fb GET\n";
+                 8 http://games-example.com/ 10.0.0.8/- b%6Fb GET\n\
+                 9\thttp://games-example.com/  10.0.0.9/-\t alice GET\n";
     let mut cmd = f
         .site
         .command(&["check", "--batch", "--as-default", "staff", "--users"]);
@@ -512,7 +513,7 @@ fn batch_resolves_users_from_a_users_file_and_echoes_channel_ids() {
     let run = Run::of(cmd, Some(input)).ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
     let url = "url=\"http://block.gatehouse.invalid/?category=games&host=games-example.com";
-    assert_eq!(lines.len(), 9, "one answer per line: {run}");
+    assert_eq!(lines.len(), 10, "one answer per line: {run}");
     assert_eq!(
         lines[0],
         format!("0 OK status=302 {url}\""),
@@ -530,6 +531,11 @@ fn batch_resolves_users_from_a_users_file_and_echoes_channel_ids() {
     assert_eq!(lines[6], "6 OK", "not bob: the default: {run}");
     assert!(lines[7].starts_with("7 BH message=\""), "{run}");
     assert_eq!(lines[8], "8 OK", "percent-encoded bob: {run}");
+    assert_eq!(
+        lines[9],
+        format!("9 OK status=302 {url}\""),
+        "fields apart by tabs and runs of spaces: {run}"
+    );
 }
 
 #[test]
