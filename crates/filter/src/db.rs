@@ -189,50 +189,64 @@ pub struct Database {
     /// Upper levels of the search tree over the block-head prefixes.
     tree: HeadTree,
     /// Hashes of the hosts that have URL entries.
-    url_hosts: HashSet64,
+    url_hosts: UrlHosts,
 }
 
-/// A set of non-zero 64-bit hashes: open addressing with linear probing in a power-of-two
-/// table at most half full. Lets [`Database::url_match`] skip, with one probe, every
-/// suffix of a host that has no URL entry (almost all of them).
+/// The URL records of each host that has some, by the host's hash: open addressing with
+/// linear probing in a power-of-two table at most half full. Lets a [`Probe`] skip, with
+/// one probe, every suffix of a host that has no URL entry (almost all of them), and
+/// [`Probe::url_match`] search only the records of a suffix that has.
 #[derive(Debug, Clone, Default)]
-struct HashSet64 {
+struct UrlHosts {
+    /// Non-zero host hashes (0 = empty slot).
     slots: Vec<u64>,
+    /// The records (`start..end`, in file order) of the host in the same slot.
+    ranges: Vec<(u32, u32)>,
 }
 
-impl HashSet64 {
-    fn new(hashes: &[u64]) -> HashSet64 {
-        let size = (hashes.len() * 2).next_power_of_two().max(16);
+impl UrlHosts {
+    fn new(hosts: &[(u64, u32, u32)]) -> UrlHosts {
+        let size = (hosts.len() * 2).next_power_of_two().max(16);
         let mut slots = vec![0u64; size];
-        for &h in hashes {
+        let mut ranges = vec![(0u32, 0u32); size];
+        for &(h, start, end) in hosts {
             let h = h.max(1);
             let mut i = (h as usize) & (size - 1);
             while let Some(s) = slots.get_mut(i) {
                 if *s == 0 || *s == h {
+                    if let Some(r) = ranges.get_mut(i) {
+                        // two hosts of one hash (never seen): the range covers both
+                        *r = if *s == 0 {
+                            (start, end)
+                        } else {
+                            (r.0.min(start), r.1.max(end))
+                        };
+                    }
                     *s = h;
                     break;
                 }
                 i = (i + 1) & (size - 1);
             }
         }
-        HashSet64 { slots }
+        UrlHosts { slots, ranges }
     }
 
+    /// The records of the host of hash `h`, if it has any.
     #[inline]
-    fn contains(&self, h: u64) -> bool {
+    fn get(&self, h: u64) -> Option<(u32, u32)> {
         let h = h.max(1);
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = (h as usize) & mask;
         while let Some(&s) = self.slots.get(i) {
             if s == h {
-                return true;
+                return self.ranges.get(i).copied();
             }
             if s == 0 {
-                return false;
+                return None;
             }
             i = (i + 1) & mask;
         }
-        false
+        None
     }
 }
 
@@ -345,7 +359,13 @@ pub struct Probe<'db, 'h> {
     maybe: u128,
     /// Suffixes that have URL entries.
     urls: u128,
+    /// Their records (`start..end`), for the first [`URL_RANGES`] of them (shortest
+    /// first); further ones search every record.
+    url_ranges: [(u8, u32, u32); URL_RANGES],
 }
+
+/// Suffixes of one host whose URL records a [`Probe`] keeps (more is unheard of).
+const URL_RANGES: usize = 4;
 
 impl std::fmt::Debug for Probe<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -418,7 +438,14 @@ impl<'db> Probe<'db, '_> {
             let i = 127 - urls.leading_zeros() as usize;
             urls &= !(1u128 << i);
             let cand = lower.get(usize::from(*self.starts.get(i)?)..)?;
-            if let Some(m) = self.db.url_match_under(cand, path.as_bytes()) {
+            let records = self
+                .url_ranges
+                .iter()
+                .find(|r| usize::from(r.0) == i)
+                .map_or(0..self.db.header.urls as usize, |r| {
+                    r.1 as usize..r.2 as usize
+                });
+            if let Some(m) = self.db.url_match_under(cand, path.as_bytes(), records) {
                 return Some(m);
             }
         }
@@ -536,7 +563,7 @@ impl Database {
             .ok_or_else(|| bad("block index: size"))?;
         let blocks = validate_index(sec(SEC_INDEX), sec(SEC_BLOB), &header, &layout)?;
         validate_urls(sec(SEC_URLS), &header)?;
-        let url_hosts = url_host_hashes(sec(SEC_URLS), &header);
+        let url_hosts = url_hosts(sec(SEC_URLS), &header);
         let tree = HeadTree::build(
             sec(SEC_INDEX).get(layout.leaves.clone()).unwrap_or(&[]),
             blocks,
@@ -639,6 +666,7 @@ impl Database {
             labels: 0,
             maybe: 0,
             urls: 0,
+            url_ranges: [(0, 0, 0); URL_RANGES],
         };
         let host = host.as_bytes();
         let host = host.strip_suffix(b".").unwrap_or(host);
@@ -667,8 +695,12 @@ impl Database {
             if i >= first {
                 p.maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
             }
-            if let Some(set) = url_hosts {
-                p.urls |= u128::from(set.contains(key.1)) << (i & 127);
+            if let Some((start, end)) = url_hosts.and_then(|u| u.get(key.1)) {
+                let k = p.urls.count_ones() as usize;
+                p.urls |= 1u128 << (i & 127);
+                if let Some(r) = p.url_ranges.get_mut(k) {
+                    *r = (i as u8, start, end);
+                }
             }
         });
         if p.labels > format::MAX_LABELS {
@@ -794,16 +826,23 @@ impl Database {
         self.probe(host, true).url_match(path)
     }
 
-    /// The URL entry of exactly `host` (lower case) with the longest path prefix of `path`.
-    fn url_match_under(&self, host: &[u8], path: &[u8]) -> Option<UrlMatch<'_>> {
+    /// The URL entry of exactly `host` (lower case) with the longest path prefix of `path`,
+    /// among `records` (which hold every record of `host`).
+    fn url_match_under(
+        &self,
+        host: &[u8],
+        path: &[u8],
+        records: Range<usize>,
+    ) -> Option<UrlMatch<'_>> {
         let n = self.header.urls as usize;
         let sec = self.section(SEC_URLS);
+        let first = records.start;
         // Records are sorted by (host, path), and every path that is a prefix of `path`
         // sorts at or before it, longer prefixes later: so the last record <= (host, path)
         // is found by binary search (as bytes: records were checked to be UTF-8 at open,
         // and only the match is turned into text), and the walk back from it stops at the
         // first prefix, which is the longest.
-        let (mut lo, mut hi) = (0usize, n);
+        let (mut lo, mut hi) = (records.start, records.end.min(n));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let (h, p, _) = url_record_bytes(sec, n, mid)?;
@@ -813,7 +852,7 @@ impl Database {
                 hi = mid;
             }
         }
-        while let Some(i) = lo.checked_sub(1) {
+        while let Some(i) = lo.checked_sub(1).filter(|&i| i >= first) {
             let (h, p, _) = url_record_bytes(sec, n, i)?;
             if h != host {
                 return None;
@@ -1173,23 +1212,28 @@ fn validate_urls(sec: &[u8], h: &Header) -> Result<()> {
     Ok(())
 }
 
-/// The hash ([`format::suffixes`], whole name) of every distinct host with URL entries
-/// (records already validated).
-fn url_host_hashes(sec: &[u8], h: &Header) -> HashSet64 {
+/// Every distinct host with URL entries: its hash ([`format::suffixes`], whole name) and
+/// the range of its records (records already validated, sorted by host).
+fn url_hosts(sec: &[u8], h: &Header) -> UrlHosts {
     let n = h.urls as usize;
-    let mut hashes = Vec::new();
+    let mut hosts: Vec<(u64, u32, u32)> = Vec::new();
     let mut prev: Option<&[u8]> = None;
     for i in 0..n {
-        if let Some((host, _, _)) = url_record_bytes(sec, n, i)
-            && prev != Some(host)
-        {
-            if let Some((_, hash)) = format::suffixes(host).last() {
-                hashes.push(hash);
+        let Some((host, _, _)) = url_record_bytes(sec, n, i) else {
+            continue;
+        };
+        if prev == Some(host) {
+            if let Some(last) = hosts.last_mut() {
+                last.2 = i as u32 + 1;
             }
-            prev = Some(host);
+            continue;
         }
+        if let Some((_, hash)) = format::suffixes(host).last() {
+            hosts.push((hash, i as u32, i as u32 + 1));
+        }
+        prev = Some(host);
     }
-    HashSet64::new(&hashes)
+    UrlHosts::new(&hosts)
 }
 
 /// The current database, replaceable atomically while queries run (no lock on the query

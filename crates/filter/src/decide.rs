@@ -598,41 +598,52 @@ impl<'a> Request<'a> {
         let s = input.trim_ascii();
         let b = s.as_bytes();
         // A scheme ends at the first `:` when `//` follows and no `/` came before it.
+        // (Byte loops rather than memchr: the parts scanned are a few bytes long.)
         let mut from = 0;
-        if let Some(i) = memchr::memchr2(b':', b'/', b)
+        if let Some(i) = b.iter().position(|&c| c == b':' || c == b'/')
             && b.get(i..i + 3) == Some(b"://")
         {
             from = i + 3;
         }
-        // The authority ends at `/`, `?` or `#`; the host follows its last `@`.
-        let end = b
-            .get(from..)
-            .and_then(|rest| memchr::memchr3(b'/', b'?', b'#', rest))
-            .map_or(b.len(), |i| from + i);
-        let auth = b.get(from..end).unwrap_or_default();
-        let host_from = memchr::memrchr(b'@', auth).map_or(from, |i| from + i + 1);
+        // One pass over the authority: where it ends (`/`, `?` or `#`), its last `@`, and
+        // its first and last `:` after that (a port has one; an IPv6 address several).
+        let (mut end, mut at, mut colons) = (b.len(), None, (None, None));
+        for (i, &c) in b.iter().enumerate().skip(from) {
+            match c {
+                b'/' | b'?' | b'#' => {
+                    end = i;
+                    break;
+                }
+                b'@' => {
+                    at = Some(i);
+                    colons = (None, None);
+                }
+                b':' => colons = (colons.0.or(Some(i)), Some(i)),
+                _ => {}
+            }
+        }
         let tail = s.get(end..).unwrap_or_default();
-        let path = Some(tail)
-            .filter(|p| p.starts_with('/'))
-            .map(|p| {
-                p.get(..memchr::memchr(b'#', p.as_bytes()).unwrap_or(p.len()))
-                    .unwrap_or(p)
-            })
-            .filter(|p| *p != "/");
-        let is_url = from > 0 || memchr::memchr(b'/', tail.as_bytes()).is_some();
+        let (path, is_url) = if tail.starts_with('/') {
+            let p = tail
+                .get(..memchr::memchr(b'#', tail.as_bytes()).unwrap_or(tail.len()))
+                .unwrap_or(tail);
+            ((p != "/").then_some(p), true)
+        } else {
+            (None, from > 0 || tail.contains('/'))
+        };
+        let host_from = at.map_or(from, |i| i + 1);
         let auth = s.get(host_from..end).unwrap_or("");
         let host = if let Some(rest) = auth.strip_prefix('[') {
             rest.split(']').next().unwrap_or("")
         } else {
             // `host:port` (exactly one colon, digits after it).
-            let a = auth.as_bytes();
-            match (memchr::memchr(b':', a), memchr::memrchr(b':', a)) {
+            match colons {
                 (Some(i), Some(j))
                     if i == j
-                        && a.get(i + 1..)
+                        && b.get(i + 1..end)
                             .is_some_and(|p| p.iter().all(u8::is_ascii_digit)) =>
                 {
-                    auth.get(..i).unwrap_or("")
+                    s.get(host_from..i).unwrap_or("")
                 }
                 _ => auth,
             }

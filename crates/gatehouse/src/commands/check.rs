@@ -571,16 +571,19 @@ fn batch(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Res
     Ok(ExitCode::SUCCESS)
 }
 
-/// The fields of a helper line: runs of bytes between spaces or tabs.
-struct Fields<'a>(&'a [u8]);
+/// The fields of a helper line: the runs of characters between spaces or tabs (other
+/// ASCII white space before a field is skipped too).
+struct Fields<'a>(&'a str);
 
 impl<'a> Iterator for Fields<'a> {
-    type Item = &'a [u8];
+    type Item = &'a str;
 
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let start = self.0.iter().position(|&b| b != b' ' && b != b'\t')?;
-        let rest = self.0.get(start..)?;
-        let end = memchr::memchr2(b' ', b'\t', rest).unwrap_or(rest.len());
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.0.trim_ascii_start();
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr2(b' ', b'\t', rest.as_bytes()).unwrap_or(rest.len());
         let (field, tail) = rest.split_at(end);
         self.0 = tail;
         Some(field)
@@ -596,11 +599,15 @@ fn answer(
     scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) {
-    let mut fields = Fields(line);
+    let Ok(text) = std::str::from_utf8(line) else {
+        out.extend_from_slice(b"BH message=\"line is not UTF-8\"");
+        return;
+    };
+    let mut fields = Fields(text);
     let mut first = fields.next();
     // With `concurrency=N`, squid puts a numeric channel ID first; echo it back.
-    if let Some(id) = first.filter(|f| f.iter().all(u8::is_ascii_digit)) {
-        out.extend_from_slice(id);
+    if let Some(id) = first.filter(|f| f.bytes().all(|b| b.is_ascii_digit())) {
+        out.extend_from_slice(id.as_bytes());
         out.push(b' ');
         first = fields.next();
     }
@@ -608,10 +615,6 @@ fn answer(
         (first, fields.next(), fields.next(), fields.next())
     else {
         out.extend_from_slice(b"BH message=\"expected: URL ip/fqdn user method [kv-pairs]\"");
-        return;
-    };
-    let (Ok(url), Ok(user)) = (std::str::from_utf8(url), std::str::from_utf8(user)) else {
-        out.extend_from_slice(b"BH message=\"the URL or user is not UTF-8\"");
         return;
     };
     let request = Request::parse(url);
