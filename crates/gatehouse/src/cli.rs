@@ -399,7 +399,9 @@ written as soon as no further request is waiting, so squid never waits for one:
   BH message=\"…\"        the line could not be read (the helper keeps running)
 The user field picks the policy like --as: a group name, else a username (from
 --users FILE, else the installation's accounts, read once at start); `-` or an
-unknown user gets --as-default (default: the policies' fallback).";
+unknown user gets --as-default (default: the policies' fallback).
+--threads N: when many requests arrive at once (concurrency > 0, or a file on
+standard input), N threads share them out; answers stay in input order.";
 
 /// `gatehouse check …`
 #[derive(Debug, Args)]
@@ -441,4 +443,9 @@ pub struct CheckArgs {
     /// fallback).
     #[arg(long, value_name = "GROUP", requires = "batch")]
     pub as_default: Option<String>,
+    /// In batch mode: threads answering (when squid sends many requests at once, with
+    /// concurrency > 0, they share them out; answers stay in order).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "batch",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
 }

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 /// Where blocked requests are redirected in batch mode.
 const BLOCK_PAGE: &str = "http://block.gatehouse.invalid/";
@@ -302,7 +302,7 @@ pub async fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<Exit
             }
             None => HashMap::new(),
         };
-        return batch(&filter, &users, &default);
+        return batch(&filter, &users, &default, usize::from(args.threads));
     }
     let (Some(target), Some(name)) = (args.target.as_deref(), args.who.as_deref()) else {
         bail!("give a HOST or URL and --as USERNAME|GROUP (or --batch)");
@@ -503,72 +503,205 @@ fn decode_user(field: &[u8], out: &mut Vec<u8>) {
     out.make_ascii_lowercase();
 }
 
-/// Answer squid helper lines from standard input until it closes (see `check --help`).
-///
-/// Input is read in blocks; every complete line of a block is answered into a buffer that
-/// is flushed before the next read (the one that could wait): squid gets every answer
-/// before it has to send another line, and a stream of queued lines is answered without a
-/// write per line.
-fn batch(filter: &Filter, users: &HashMap<String, String>, default: &str) -> Result<ExitCode> {
+/// Answer squid helper lines from standard input until it closes (see `check --help`),
+/// with `threads` threads: the complete lines of each read are shared out in consecutive
+/// runs, one per thread, and the answers written in input order.
+fn batch(
+    filter: &Filter,
+    users: &HashMap<String, String>,
+    default: &str,
+    threads: usize,
+) -> Result<ExitCode> {
     let identities = Identities::new(filter, users, default);
-    let stdin = std::io::stdin();
-    let mut input = BufReader::with_capacity(BATCH_BUFFER, stdin.lock());
-    let stdout = std::io::stdout();
-    let mut output = BufWriter::with_capacity(BATCH_BUFFER, stdout.lock());
-    // The start of a line whose end has not arrived yet.
-    let mut partial: Vec<u8> = Vec::new();
-    let mut out: Vec<u8> = Vec::with_capacity(512);
-    let mut scratch: Vec<u8> = Vec::with_capacity(64);
-    // The clock is read after every read of input and every `CLOCK_EVERY` lines: lines
-    // read together arrived together, and a helper that is never idle still sees the time
-    // move on (schedules change by the minute).
-    const CLOCK_EVERY: u32 = 64;
-    let mut answer_line = |line: &[u8], now: Timestamp, output: &mut BufWriter<_>| {
-        let mut line = line;
-        while let Some(l) = line.strip_suffix(b"\r") {
-            line = l;
-        }
-        out.clear();
-        answer(line, filter, &identities, now, &mut scratch, &mut out);
-        out.push(b'\n');
-        output.write_all(&out).context("writing standard output")
+    let helper = Helper {
+        filter,
+        identities: &identities,
     };
-    loop {
-        let buf = input.fill_buf().context("reading standard input")?;
-        let read = buf.len();
-        if read == 0 {
-            // end of input: a last line without its newline is still answered
-            if !partial.is_empty() {
-                answer_line(&partial, Timestamp::now(), &mut output)?;
-            }
-            break;
+    std::thread::scope(|scope| -> Result<ExitCode> {
+        let mut workers = Vec::new();
+        for i in 1..threads.max(1) {
+            let (jobs, inbox) = mpsc::channel::<Job>();
+            let (done, answers) = mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name(format!("batch-{i}"))
+                .spawn_scoped(scope, move || {
+                    let mut scratch = Vec::with_capacity(64);
+                    for mut job in inbox {
+                        job.out.clear();
+                        helper.answer_lines(&job.lines, job.now, &mut scratch, &mut job.out);
+                        if done.send(job).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .context("starting a batch thread")?;
+            workers.push(Worker {
+                jobs,
+                answers,
+                spare: Some(Job::default()),
+            });
         }
-        let mut now = Timestamp::now();
-        let mut lines = 0u32;
-        let mut rest = buf;
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
-            let (head, tail) = rest.split_at(nl);
-            if partial.is_empty() {
-                answer_line(head, now, &mut output)?;
-            } else {
-                partial.extend_from_slice(head);
-                answer_line(&partial, now, &mut output)?;
-                partial.clear();
+        helper.serve(&mut workers)
+    })
+}
+
+/// A run of complete helper lines for another thread, and its answers.
+#[derive(Default)]
+struct Job {
+    lines: Vec<u8>,
+    out: Vec<u8>,
+    now: Timestamp,
+}
+
+/// Another thread of batch mode, as the reading thread sees it.
+struct Worker {
+    jobs: mpsc::Sender<Job>,
+    answers: mpsc::Receiver<Job>,
+    /// The job buffers while the thread is idle.
+    spare: Option<Job>,
+}
+
+/// What every thread of batch mode answers with.
+#[derive(Clone, Copy)]
+struct Helper<'a> {
+    filter: &'a Filter,
+    identities: &'a Identities,
+}
+
+impl Helper<'_> {
+    /// Fewer bytes of complete lines than this in one read are answered by the reading
+    /// thread alone (a request or two at a time, as squid sends them when it is quiet).
+    const SHARE_FROM: usize = 8 * 1024;
+
+    /// The reading thread: read, share out, answer, write, until the input closes.
+    fn serve(&self, workers: &mut [Worker]) -> Result<ExitCode> {
+        let stdin = std::io::stdin();
+        let mut input = BufReader::with_capacity(BATCH_BUFFER, stdin.lock());
+        let stdout = std::io::stdout();
+        let mut output = BufWriter::with_capacity(BATCH_BUFFER, stdout.lock());
+        // The start of a line whose end has not arrived yet.
+        let mut partial: Vec<u8> = Vec::new();
+        let mut out: Vec<u8> = Vec::with_capacity(BATCH_BUFFER);
+        let mut scratch: Vec<u8> = Vec::with_capacity(64);
+        loop {
+            let buf = input.fill_buf().context("reading standard input")?;
+            let read = buf.len();
+            if read == 0 {
+                // end of input: a last line without its newline is still answered
+                if !partial.is_empty() {
+                    partial.push(b'\n');
+                    out.clear();
+                    self.answer_lines(&partial, Timestamp::now(), &mut scratch, &mut out);
+                    output.write_all(&out).context("writing standard output")?;
+                }
+                break;
             }
-            rest = tail.get(1..).unwrap_or(&[]);
-            lines += 1;
-            if lines.is_multiple_of(CLOCK_EVERY) {
+            // Lines read together arrived together: one reading of the clock (and one more
+            // every `CLOCK_EVERY` lines).
+            let now = Timestamp::now();
+            out.clear();
+            let mut rest = buf;
+            if !partial.is_empty() {
+                if let Some(nl) = memchr::memchr(b'\n', rest) {
+                    partial.extend_from_slice(rest.get(..=nl).unwrap_or_default());
+                    self.answer_lines(&partial, now, &mut scratch, &mut out);
+                    partial.clear();
+                    rest = rest.get(nl + 1..).unwrap_or_default();
+                } else {
+                    partial.extend_from_slice(rest);
+                    rest = &[];
+                }
+            }
+            let complete = memchr::memrchr(b'\n', rest).map_or(0, |i| i + 1);
+            let (lines, tail) = rest.split_at(complete);
+            self.answer_shared(lines, now, workers, &mut scratch, &mut out)?;
+            partial.extend_from_slice(tail);
+            input.consume(read);
+            // Every complete request read so far is answered: send the answers before a
+            // read that may wait for squid.
+            output.write_all(&out).context("writing standard output")?;
+            output.flush().context("writing standard output")?;
+        }
+        output.flush().context("writing standard output")?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// Answer `lines` (complete lines) into `out`, in order: with the other threads when
+    /// there are enough of them, a consecutive run each, the reading thread taking the
+    /// first.
+    fn answer_shared(
+        &self,
+        lines: &[u8],
+        now: Timestamp,
+        workers: &mut [Worker],
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if workers.is_empty() || lines.len() < Self::SHARE_FROM {
+            self.answer_lines(lines, now, scratch, out);
+            return Ok(());
+        }
+        // Cut into runs of about equal size, at line ends.
+        let share = lines.len() / (workers.len() + 1);
+        let cut = |from: usize| -> usize {
+            lines
+                .get(from + share..)
+                .and_then(|r| memchr::memchr(b'\n', r))
+                .map_or(lines.len(), |i| from + share + i + 1)
+        };
+        let own_end = cut(0);
+        let mut from = own_end;
+        let mut busy = 0;
+        for w in workers.iter_mut() {
+            if from >= lines.len() {
+                break;
+            }
+            let to = cut(from);
+            let mut job = w.spare.take().unwrap_or_default();
+            job.lines.clear();
+            job.lines
+                .extend_from_slice(lines.get(from..to).unwrap_or_default());
+            job.now = now;
+            w.jobs
+                .send(job)
+                .map_err(|_| anyhow::anyhow!("a batch thread stopped"))?;
+            busy += 1;
+            from = to;
+        }
+        self.answer_lines(lines.get(..own_end).unwrap_or_default(), now, scratch, out);
+        for w in workers.iter_mut().take(busy) {
+            let job = w
+                .answers
+                .recv()
+                .map_err(|_| anyhow::anyhow!("a batch thread stopped"))?;
+            out.extend_from_slice(&job.out);
+            w.spare = Some(job);
+        }
+        Ok(())
+    }
+
+    /// Answer every line of `lines` (each ending in `\n`) into `out`, one answer line each.
+    fn answer_lines(&self, lines: &[u8], now: Timestamp, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+        // A thread that is never idle still sees the time move on (schedules change by
+        // the minute).
+        const CLOCK_EVERY: u32 = 64;
+        let mut now = now;
+        let mut count = 0u32;
+        let mut rest = lines;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let (mut line, tail) = rest.split_at(nl);
+            while let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
+            }
+            answer(line, self.filter, self.identities, now, scratch, out);
+            out.push(b'\n');
+            rest = tail.get(1..).unwrap_or_default();
+            count += 1;
+            if count.is_multiple_of(CLOCK_EVERY) {
                 now = Timestamp::now();
             }
         }
-        partial.extend_from_slice(rest);
-        input.consume(read);
-        // Every complete request read so far is answered: send the answers before a read
-        // that may wait for squid.
-        output.flush().context("writing standard output")?;
     }
-    output.flush().context("writing standard output")?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The fields of a helper line: the runs of characters between spaces or tabs (other

@@ -338,6 +338,52 @@ fn batch_answers_crlf_lines_lines_longer_than_its_buffer_and_a_last_line_without
 }
 
 #[test]
+fn batch_with_threads_answers_as_one_thread_does_in_input_order() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    // enough lines (over 8 KiB per read) to be shared out, in a varied order
+    let kinds = [
+        "http://www.casino-example.com/x 10.0.0.1/- - GET",
+        "http://badexample.com/ 10.0.0.2/- ks2 GET",
+        "not-a-request",
+        "http://porn-example.com/videos/1 10.0.0.3/- staff GET",
+        "https://games-example.com/ 10.0.0.4/- sixth_form GET",
+        "evil-example.org:443 10.0.0.5/- - CONNECT",
+    ];
+    let input: String = (0..3000)
+        .map(|i| format!("{i} {}\n", kinds[(i * 7 + i / 5) % kinds.len()]))
+        .collect();
+    let run = |threads: &str| {
+        let mut cmd = f.site.command(&[
+            "check",
+            "--batch",
+            "--as-default",
+            "ks2",
+            "--threads",
+            threads,
+            "--lists",
+        ]);
+        cmd.arg(&db);
+        Run::of(cmd, Some(&input)).ok()
+    };
+    let one = run("1");
+    let three = run("3");
+    assert_eq!(one.stdout.lines().count(), 3000, "{one}");
+    for (i, line) in three.stdout.lines().enumerate() {
+        assert!(
+            line.starts_with(&format!("{i} ")),
+            "answer {i} out of order: {line}"
+        );
+    }
+    assert_eq!(three.stdout, one.stdout);
+    let mut cmd = f
+        .site
+        .command(&["check", "--batch", "--threads", "0", "--lists"]);
+    cmd.arg(&db);
+    Run::of(cmd, None).fails().complains("--threads");
+}
+
+#[test]
 fn the_real_ut1_tree_compiles_and_blocks_a_gambling_domain_for_ks2() {
     let ut1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ut1");
     assert!(

@@ -70,15 +70,24 @@ impl Run {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {what}: {e}"));
-        if let Some(text) = input {
+        // Input is written from another thread while the output is read: a command that
+        // answers as it reads would otherwise fill its output pipe and wait forever.
+        let writer = input.map(|text| {
             let mut stdin = child.stdin.take().expect("stdin is piped");
-            stdin
-                .write_all(text.as_bytes())
-                .expect("writing to the command's stdin");
-        }
+            let text = text.to_owned();
+            std::thread::spawn(move || match stdin.write_all(text.as_bytes()) {
+                // a command may stop reading (an error, or all it needed): its output
+                // and exit status tell the test
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r.expect("writing to the command's stdin"),
+            })
+        });
         let out = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("{what}: {e}"));
+        if let Some(w) = writer {
+            w.join().expect("the stdin writer panicked");
+        }
         Self {
             what,
             status: out.status,
