@@ -143,7 +143,7 @@ pub(crate) fn validate_normalised(name: &[u8]) -> Result<(), NameError> {
     Ok(())
 }
 
-/// Check length, labels and characters (in either label order).
+/// Check length, labels and characters (in either label order), in one pass.
 pub(crate) fn validate_labels(name: &[u8]) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
@@ -151,24 +151,37 @@ pub(crate) fn validate_labels(name: &[u8]) -> Result<(), NameError> {
     if name.len() > MAX_NAME_LEN {
         return Err(NameError::NameTooLong);
     }
-    for label in name.split(|&b| b == b'.') {
-        if label.is_empty() {
-            return Err(NameError::EmptyLabel);
-        }
-        if label.len() > MAX_LABEL_LEN {
-            return Err(NameError::LabelTooLong);
-        }
-        if !label.iter().all(|&b| is_name_byte(b)) {
-            return Err(NameError::InvalidChar);
+    // A label's length is told before its characters, as a label at a time would.
+    let end_label = |len: usize, bad_char: bool| match len {
+        0 => Err(NameError::EmptyLabel),
+        n if n > MAX_LABEL_LEN => Err(NameError::LabelTooLong),
+        _ if bad_char => Err(NameError::InvalidChar),
+        _ => Ok(()),
+    };
+    let (mut len, mut bad_char) = (0usize, false);
+    for &b in name {
+        if b == b'.' {
+            end_label(len, bad_char)?;
+            (len, bad_char) = (0, false);
+        } else {
+            len += 1;
+            bad_char |= !NAME_BYTES[usize::from(b)];
         }
     }
-    Ok(())
+    end_label(len, bad_char)
 }
 
-/// Bytes allowed in a normalised label.
-pub(crate) fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-}
+/// Bytes allowed in a normalised label, by value.
+const NAME_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -176,6 +189,25 @@ mod tests {
 
     fn n(s: &str) -> Result<String, NameError> {
         normalise_domain(s).map(Domain::into_string)
+    }
+
+    #[test]
+    fn validation_names_the_first_fault_a_label_at_a_time() {
+        let long = "a".repeat(MAX_LABEL_LEN);
+        let cases: [(String, Result<(), NameError>); 9] = [
+            ("example.com".into(), Ok(())),
+            (format!("{long}.com"), Ok(())),
+            (String::new(), Err(NameError::Empty)),
+            ("a..com".into(), Err(NameError::EmptyLabel)),
+            (".com".into(), Err(NameError::EmptyLabel)),
+            ("example.com.".into(), Err(NameError::EmptyLabel)),
+            ("Example.com".into(), Err(NameError::InvalidChar)),
+            (format!("{long}!.com"), Err(NameError::LabelTooLong)),
+            ("a!.b..c".into(), Err(NameError::InvalidChar)),
+        ];
+        for (name, want) in cases {
+            assert_eq!(validate_labels(name.as_bytes()), want, "{name:?}");
+        }
     }
 
     #[test]
