@@ -658,6 +658,7 @@ impl Database {
     /// the suffixes that have URL entries ([`Probe::url_match`]). A non-ASCII or invalid
     /// host gives a probe that finds nothing (normalise it first, as [`Database::lookup`]
     /// does).
+    #[inline]
     pub fn probe<'h>(&self, host: &'h str, urls: bool) -> Probe<'_, 'h> {
         let mut p = Probe {
             db: self,

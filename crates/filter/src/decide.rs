@@ -598,28 +598,31 @@ impl<'a> Request<'a> {
         let s = input.trim_ascii();
         let b = s.as_bytes();
         // A scheme ends at the first `:` when `//` follows and no `/` came before it.
-        // (Byte loops rather than memchr: the parts scanned are a few bytes long.)
         let mut from = 0;
         if let Some(i) = b.iter().position(|&c| c == b':' || c == b'/')
             && b.get(i..i + 3) == Some(b"://")
         {
             from = i + 3;
         }
-        // One pass over the authority: where it ends (`/`, `?` or `#`), its last `@`, and
-        // its first and last `:` after that (a port has one; an IPv6 address several).
-        let (mut end, mut at, mut colons) = (b.len(), None, (None, None));
-        for (i, &c) in b.iter().enumerate().skip(from) {
-            match c {
-                b'/' | b'?' | b'#' => {
-                    end = i;
-                    break;
+        // The authority ends at `/`, `?` or `#`. Its last `@` and its first and last `:`
+        // after that (a port has one; an IPv6 address several) are looked for only when it
+        // has either character.
+        let end = b
+            .get(from..)
+            .and_then(|rest| memchr::memchr3(b'/', b'?', b'#', rest))
+            .map_or(b.len(), |i| from + i);
+        let (mut at, mut colons) = (None, (None, None));
+        let auth = b.get(from..end).unwrap_or_default();
+        if memchr::memchr2(b'@', b':', auth).is_some() {
+            for (i, &c) in auth.iter().enumerate() {
+                match c {
+                    b'@' => {
+                        at = Some(from + i);
+                        colons = (None, None);
+                    }
+                    b':' => colons = (colons.0.or(Some(from + i)), Some(from + i)),
+                    _ => {}
                 }
-                b'@' => {
-                    at = Some(i);
-                    colons = (None, None);
-                }
-                b':' => colons = (colons.0.or(Some(i)), Some(i)),
-                _ => {}
             }
         }
         let tail = s.get(end..).unwrap_or_default();
@@ -842,9 +845,10 @@ fn decide_policy(
         );
     }
 
-    if let Some(s) = engine
-        .group_allow
-        .get(&who.group)
+    // (no group allow lists, the usual case: the group's name is not even hashed)
+    if let Some(s) = Some(&engine.group_allow)
+        .filter(|g| !g.is_empty())
+        .and_then(|g| g.get(&who.group))
         .and_then(|set| listed_suffix(set, host))
     {
         return make(

@@ -17,7 +17,7 @@ use gatehouse_store::PeopleFilter;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
@@ -576,9 +576,16 @@ impl Helper<'_> {
     /// The reading thread: read, share out, answer, write, until the input closes.
     fn serve(&self, workers: &mut [Worker]) -> Result<ExitCode> {
         let stdin = std::io::stdin();
-        let mut input = BufReader::with_capacity(BATCH_BUFFER, stdin.lock());
-        let stdout = std::io::stdout();
-        let mut output = BufWriter::with_capacity(BATCH_BUFFER, stdout.lock());
+        // With threads to share out to, larger reads: fewer hand-overs per line.
+        let capacity = if workers.is_empty() {
+            BATCH_BUFFER
+        } else {
+            8 * BATCH_BUFFER
+        };
+        let mut input = BufReader::with_capacity(capacity, stdin.lock());
+        // The answers of a read go out in one write (standard output passes whole lines
+        // straight through).
+        let mut output = std::io::stdout().lock();
         // The start of a line whose end has not arrived yet.
         let mut partial: Vec<u8> = Vec::new();
         let mut out: Vec<u8> = Vec::with_capacity(BATCH_BUFFER);
