@@ -384,35 +384,8 @@ impl<'db> Probe<'db, '_> {
         if self.maybe == 0 {
             return None;
         }
-        let n = self.host.len();
-        let mut rev = [0u8; BUF];
-        reversed(self.host, &self.starts, self.labels, &mut rev)?;
-        while self.maybe != 0 {
-            // Most specific (longest) suffix first.
-            let i = 127 - self.maybe.leading_zeros() as usize;
-            self.maybe &= !(1u128 << i);
-            let start = usize::from(*self.starts.get(i)?);
-            let key = rev.get(..n - start)?;
-            if let Some(set) = self.db.find_exact(key) {
-                return Some((start, self.db.set(set)?));
-            }
-        }
-        None
-    }
-
-    /// [`Probe::next_listed`] as a [`Match`], holding its name.
-    fn match_next(&mut self) -> Option<Match<'db>> {
-        let (start, categories) = self.next_listed()?;
-        let suffix = self.host.get(start..)?;
-        let mut m = Match {
-            name: [0u8; MAX_NAME_LEN],
-            name_len: suffix.len() as u8,
-            categories,
-        };
-        for (d, s) in m.name.get_mut(..suffix.len())?.iter_mut().zip(suffix) {
-            *d = s.to_ascii_lowercase();
-        }
-        Some(m)
+        self.db
+            .resolve(self.host, &self.starts, self.labels, &mut self.maybe)
     }
 
     /// Whether any suffix of the host has URL entries (probed with `urls`).
@@ -647,9 +620,97 @@ impl Database {
     pub fn lookup(&self, host: &str) -> Option<Match<'_>> {
         if !host.is_ascii() {
             let d = name::normalise_domain(host).ok()?;
-            return self.probe(d.as_str(), false).match_next();
+            return self.lookup_ascii(d.as_str().as_bytes());
         }
-        self.probe(host, false).match_next()
+        self.lookup_ascii(host.as_bytes())
+    }
+
+    /// [`Database::lookup`] of an ASCII name: a [`Probe`]'s work for its first answer only,
+    /// without keeping a probe (the DNS hot path).
+    fn lookup_ascii(&self, host: &[u8]) -> Option<Match<'_>> {
+        let host = host.strip_suffix(b".").unwrap_or(host);
+        let mut starts = [0u8; format::MAX_LABELS];
+        let (labels, mut maybe) = self.bloom_pass(host, |i, start, _| {
+            if let Some(s) = starts.get_mut(i) {
+                *s = start as u8;
+            }
+        });
+        if maybe == 0 {
+            return None;
+        }
+        let (start, categories) = self.resolve(host, &starts, labels, &mut maybe)?;
+        let suffix = host.get(start..)?;
+        let mut m = Match {
+            name: [0u8; MAX_NAME_LEN],
+            name_len: suffix.len() as u8,
+            categories,
+        };
+        for (d, s) in m.name.get_mut(..suffix.len())?.iter_mut().zip(suffix) {
+            *d = s.to_ascii_lowercase();
+        }
+        Some(m)
+    }
+
+    /// Hash and probe in the Bloom filter every suffix of `host` (ASCII, no trailing dot),
+    /// calling `each(i, start, hash)` for suffix `i` (0 = the last label alone) starting
+    /// at byte `start`: its label count and the suffixes that may be listed (bit `i`).
+    /// Nothing may be listed for an empty or too long host.
+    #[inline(always)]
+    fn bloom_pass(&self, host: &[u8], mut each: impl FnMut(usize, usize, u64)) -> (usize, u128) {
+        let index = self.section(SEC_INDEX);
+        let (Some(bloom), Some(heavy)) = (
+            index.get(self.layout.bloom.clone()),
+            index.get(self.layout.heavy.clone()),
+        ) else {
+            return (0, 0);
+        };
+        if host.is_empty() || host.len() > MAX_NAME_LEN {
+            return (0, 0);
+        }
+        // Probe every suffix before looking at any result: no data-dependent branch
+        // between the loads, so their cache misses overlap (and all suffixes from the
+        // group up share one line).
+        // The last label alone (`com`) is asked only when such names are listed.
+        let first = usize::from(self.header.flags & format::FLAG_NO_SINGLE_LABEL != 0);
+        let (mut labels, mut maybe) = (0usize, 0u128);
+        format::for_each_bloom_key(host, heavy, |i, start, key| {
+            labels = i + 1;
+            if i >= first {
+                maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
+            }
+            each(i, start, key.1);
+        });
+        if labels > format::MAX_LABELS {
+            return (labels, 0);
+        }
+        (labels, maybe)
+    }
+
+    /// The most specific listed suffix of `host` (ASCII, no trailing dot) among the
+    /// suffixes marked in `maybe` (bit `i` = suffix `i` of `labels`, starting at byte
+    /// `starts[i]`), which passed the Bloom filter; the bits searched are cleared, so a
+    /// second call finds the next one.
+    fn resolve(
+        &self,
+        host: &[u8],
+        starts: &[u8; format::MAX_LABELS],
+        labels: usize,
+        maybe: &mut u128,
+    ) -> Option<(usize, CategorySet<'_>)> {
+        let n = host.len();
+        let mut rev = [0u8; BUF];
+        reversed(host, starts, labels, &mut rev)?;
+        while *maybe != 0 {
+            // Most specific (longest) suffix first.
+            let i = 127 - maybe.leading_zeros() as usize;
+            *maybe &= !(1u128 << i);
+            let start = usize::from(*starts.get(i)?);
+            let key = rev.get(..n - start)?;
+            if let Some(set) = self.find_exact(key) {
+                return Some((start, self.set(set)?));
+            }
+        }
+        None
     }
 
     /// Hash every suffix of `host` (ASCII; case and one trailing dot are ignored) and probe
@@ -660,55 +721,38 @@ impl Database {
     /// does).
     #[inline]
     pub fn probe<'h>(&self, host: &'h str, urls: bool) -> Probe<'_, 'h> {
-        let mut p = Probe {
-            db: self,
-            host: host.as_bytes(),
-            starts: [0u8; format::MAX_LABELS],
-            labels: 0,
-            maybe: 0,
-            urls: 0,
-            url_ranges: [(0, 0, 0); URL_RANGES],
-        };
         let host = host.as_bytes();
         let host = host.strip_suffix(b".").unwrap_or(host);
-        if host.is_empty() || host.len() > MAX_NAME_LEN || !host.is_ascii() {
-            return p;
-        }
-        p.host = host;
-        let index = self.section(SEC_INDEX);
-        let (Some(bloom), Some(heavy)) = (
-            index.get(self.layout.bloom.clone()),
-            index.get(self.layout.heavy.clone()),
-        ) else {
-            return p;
-        };
+        // (non-ASCII: nothing found; hashing folds ASCII case only)
+        let host = if host.is_ascii() { host } else { &[] };
+        let mut starts = [0u8; format::MAX_LABELS];
+        let mut found_urls = 0u128;
+        let mut url_ranges = [(0u8, 0u32, 0u32); URL_RANGES];
         let url_hosts = (urls && self.header.urls > 0).then_some(&self.url_hosts);
-        // Probe every suffix before looking at any result: no data-dependent branch
-        // between the loads, so their cache misses overlap (and all suffixes from the
-        // group up share one line).
-        // The last label alone (`com`) is asked only when such names are listed.
-        let first = usize::from(self.header.flags & format::FLAG_NO_SINGLE_LABEL != 0);
-        format::for_each_bloom_key(host, heavy, |i, start, key| {
-            if let Some(s) = p.starts.get_mut(i) {
+        let (labels, maybe) = self.bloom_pass(host, |i, start, hash| {
+            if let Some(s) = starts.get_mut(i) {
                 *s = start as u8;
             }
-            p.labels = i + 1;
-            if i >= first {
-                p.maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
-            }
-            if let Some((start, end)) = url_hosts.and_then(|u| u.get(key.1)) {
-                let k = p.urls.count_ones() as usize;
-                p.urls |= 1u128 << (i & 127);
-                if let Some(r) = p.url_ranges.get_mut(k) {
+            if let Some((start, end)) = url_hosts.and_then(|u| u.get(hash)) {
+                let k = found_urls.count_ones() as usize;
+                found_urls |= 1u128 << (i & 127);
+                if let Some(r) = url_ranges.get_mut(k) {
                     *r = (i as u8, start, end);
                 }
             }
         });
-        if p.labels > format::MAX_LABELS {
-            p.maybe = 0;
-            p.urls = 0;
+        if labels > format::MAX_LABELS {
+            found_urls = 0;
         }
-        p
+        Probe {
+            db: self,
+            host,
+            starts,
+            labels,
+            maybe,
+            urls: found_urls,
+            url_ranges,
+        }
     }
 
     /// Exact search for a reversed key; returns its set id.
