@@ -14,6 +14,12 @@
 //! B-tree over the block-head prefixes (`HeadTree`) and scans that one front-coded block.
 //! It allocates only for non-ASCII queries (IDNA).
 //!
+//! [`Database::probe`] does the same hashing and Bloom pass once for a decision that needs
+//! more than the most specific listed name: the [`Probe`] then yields every listed suffix,
+//! most specific first (a name keeps its listed parents' categories), and marks the
+//! suffixes with URL entries, whose records (a range per host, found at open) are the only
+//! ones [`Probe::url_match`] searches.
+//!
 //! [`Shared`] holds the current database behind an `ArcSwap`, so a reload replaces it
 //! atomically while queries continue without taking a lock.
 

@@ -5,14 +5,15 @@
 //! [`compile()`] into ONE immutable file, and served by [`Database`]: memory-mapped at
 //! start, checked (header, section bounds, checksum, block offsets, metadata, sets, URL
 //! records; the per-entry checks are [`Database::verify`]), queried with [`Database::lookup`] (suffix walk: the most
-//! specific listed suffix of the query wins) and [`Database::url_match`]. [`Shared`] swaps
+//! specific listed suffix of the query wins), [`Database::probe`] (every listed suffix, and
+//! URL entries, from one pass) and [`Database::url_match`]. [`Shared`] swaps
 //! a freshly compiled file in atomically while queries continue without a lock.
 //!
 //! The policy engine sits on top: [`taxonomy`] (Gatehouse categories and the UT1
 //! mapping), [`policy`] (per-group policies, schedules, term dates, school lists,
 //! overrides), [`safesearch`] (safe-search rewrites, engines without safe search) and
-//! [`decide`](mod@decide) ([`Engine`], [`Engine::decide`], [`EngineHandle`]; the precedence is documented
-//! there).
+//! [`decide`](mod@decide) ([`Engine`], [`Engine::decide`], [`Request`] (a host or URL split
+//! once), [`EngineHandle`]; the precedence is documented there).
 //!
 //! [`update()`](mod@update) rebuilds the database from configured sources (folders,
 //! `.tar.gz` archives, list files), verifies it, refuses a result where a category shrank
