@@ -194,7 +194,7 @@ pub struct Database {
     layout: IndexLayout,
     /// Upper levels of the search tree over the block-head prefixes.
     tree: HeadTree,
-    /// Hashes of the hosts that have URL entries.
+    /// The hosts that have URL entries, with the range of their records.
     url_hosts: UrlHosts,
 }
 

@@ -845,10 +845,9 @@ fn decide_policy(
         );
     }
 
-    // (no group allow lists, the usual case: the group's name is not even hashed)
-    if let Some(s) = Some(&engine.group_allow)
-        .filter(|g| !g.is_empty())
-        .and_then(|g| g.get(&who.group))
+    if let Some(s) = engine
+        .group_allow
+        .get(&who.group)
         .and_then(|set| listed_suffix(set, host))
     {
         return make(

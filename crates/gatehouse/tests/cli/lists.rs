@@ -51,6 +51,15 @@ fn fixture_in(site: Site) -> Fixture {
 }
 
 impl Fixture {
+    /// `check --batch --as-default ks2 EXTRA… --lists DB` answering `input`.
+    fn batch_ks2(&self, db: &Path, extra: &[&str], input: &str) -> Run {
+        let mut cmd = self
+            .site
+            .command(&["check", "--batch", "--as-default", "ks2"]);
+        cmd.args(extra).arg("--lists").arg(db);
+        Run::of(cmd, Some(input))
+    }
+
     /// Compile the tree and the hosts file (category malware) into `main.gdb`.
     fn compile(&self) -> (PathBuf, Run) {
         let out = self.site.file("out/main.gdb");
@@ -281,11 +290,7 @@ fn batch_answers_every_line_in_order_and_survives_a_malformed_one() {
                  this-is-not-a-request\n\
                  http://badexample.com/ 10.0.0.3/- ks2 GET\n\
                  evil-example.org:443 10.0.0.4/pc4.school.invalid - CONNECT\n";
-    let mut cmd = f
-        .site
-        .command(&["check", "--batch", "--as-default", "ks2", "--lists"]);
-    cmd.arg(&db);
-    let run = Run::of(cmd, Some(input)).ok();
+    let run = f.batch_ks2(&db, &[], input).ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "expected 5 verdicts: {run}");
     assert_eq!(
@@ -318,11 +323,7 @@ fn batch_answers_crlf_lines_lines_longer_than_its_buffer_and_a_last_line_without
          http://badexample.com/ 10.0.0.3/- ks2 GET\r\n\
          evil-example.org:443 10.0.0.4/- - CONNECT"
     );
-    let mut cmd = f
-        .site
-        .command(&["check", "--batch", "--as-default", "ks2", "--lists"]);
-    cmd.arg(&db);
-    let run = Run::of(cmd, Some(&input)).ok();
+    let run = f.batch_ks2(&db, &[], &input).ok();
     let gambling = "OK status=302 url=\"http://block.gatehouse.invalid/?category=gambling&host=www.casino-example.com\"";
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
@@ -353,19 +354,7 @@ fn batch_with_threads_answers_as_one_thread_does_in_input_order() {
     let input: String = (0..3000)
         .map(|i| format!("{i} {}\n", kinds[(i * 7 + i / 5) % kinds.len()]))
         .collect();
-    let run = |threads: &str| {
-        let mut cmd = f.site.command(&[
-            "check",
-            "--batch",
-            "--as-default",
-            "ks2",
-            "--threads",
-            threads,
-            "--lists",
-        ]);
-        cmd.arg(&db);
-        Run::of(cmd, Some(&input)).ok()
-    };
+    let run = |threads: &str| f.batch_ks2(&db, &["--threads", threads], &input).ok();
     let one = run("1");
     let three = run("3");
     assert_eq!(one.stdout.lines().count(), 3000, "{one}");
