@@ -3,9 +3,9 @@
 //! Block lists (UT1 category folders, hosts files, plain domain lists, adblock `||domain^`
 //! rules) are read by [`list`], normalised by [`normalise_domain`], compiled by
 //! [`compile()`] into ONE immutable file, and served by [`Database`]: memory-mapped at
-//! start, checked (header, section bounds, checksum, block offsets, metadata, sets, URL
-//! records; the per-entry checks are [`Database::verify`]), queried with [`Database::lookup`] (suffix walk: the most
-//! specific listed suffix of the query wins), [`Database::probe`] (every listed suffix, and
+//! start, checked (header, section bounds, checksum, index and URL section sizes,
+//! metadata, sets; the per-entry checks are [`Database::verify`]), queried with
+//! [`Database::lookup`] (suffix walk: the most specific listed suffix of the query wins), [`Database::probe`] (every listed suffix, and
 //! URL entries, from one pass) and [`Database::url_match`]. [`Shared`] swaps
 //! a freshly compiled file in atomically while queries continue without a lock.
 //!
@@ -74,11 +74,13 @@
 //! ```
 //!
 //! [`Database::open`] refuses (with [`Error`], never a panic) a file whose magic,
-//! version, flags, section lengths, checksum, index length, block offsets, set table,
-//! category ids, metadata or URL records are wrong. The per-entry checks (prefix lengths,
-//! name syntax, sort order, set ids of entries, stored head prefixes, Bloom membership)
-//! are [`Database::verify`], which `open` does NOT run: they cost ~75 ns per domain
-//! (~0.4 s at 5M domains) against a 50 ms cold-load goal. This is safe because (1) the
+//! version, flags, section lengths, checksum, index length, set table, category ids,
+//! metadata or URL section size are wrong. The per-entry checks (block offsets and head
+//! prefixes in the index leaves, prefix lengths, name syntax, sort order, set ids of
+//! entries, Bloom membership, and each URL record's host, UTF-8, set and order) are
+//! [`Database::verify`], which `open` does NOT run: they cost ~75 ns per domain (~0.4 s at
+//! 5M domains) against a 50 ms cold-load goal, and a batch helper or a DNS server that
+//! starts often should not pay for them each time. This is safe because (1) the
 //! checksum, verified at open over every byte, refuses any accidental corruption, and (2)
 //! every read on the lookup path is bounds-checked (`get`, never indexing), so even a
 //! crafted file with a valid checksum can only give wrong answers, never a panic or an
