@@ -900,9 +900,9 @@ impl Database {
         let first = records.start;
         // Records are sorted by (host, path), and every path that is a prefix of `path`
         // sorts at or before it, longer prefixes later: so the last record <= (host, path)
-        // is found by binary search (as bytes: records were checked to be UTF-8 at open,
-        // and only the match is turned into text), and the walk back from it stops at the
-        // first prefix, which is the longest.
+        // is found by binary search (as bytes: only the match is turned into text, and a
+        // record that is not UTF-8, which `verify` refuses, ends the search unmatched),
+        // and the walk back from it stops at the first prefix, which is the longest.
         let (mut lo, mut hi) = (records.start, records.end.min(n));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
