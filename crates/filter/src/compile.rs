@@ -493,7 +493,7 @@ pub fn compile(
 /// Build the Bloom filter and the heavy-suffix bitmap from the front-coded `blob` of
 /// `n` sorted, reversed names: first count, per suffix of two labels or more, the listed
 /// names below it (a suffix with more than [`format::HEAVY_ABOVE`] is heavy), then insert
-/// every name under its group level ([`format::group_level`]).
+/// every name under its group ([`format::for_each_bloom_key`]).
 fn bloom_and_heavy(blob: &[u8], n: usize) -> Result<(Vec<u32>, Vec<u64>)> {
     let bad = || Error::Compile("internal error: unreadable domain section".into());
     let mut below: HashMap<u64, u32> = HashMap::new();

@@ -22,7 +22,7 @@ pub const KNOWN_FLAGS: u32 = FLAG_NO_SINGLE_LABEL | FLAG_CHECKSUM_LANES;
 /// Most labels a name can have (253 bytes, one-byte labels).
 pub const MAX_LABELS: usize = 128;
 /// A suffix of three labels or more shares its Bloom block with a shorter suffix (see
-/// [`group_level`]) unless more than this many listed names share that shorter suffix.
+/// [`for_each_bloom_key`]) unless more than this many listed names share that shorter suffix.
 pub const HEAVY_ABOVE: u32 = 8;
 /// Bloom filter size: bits per listed domain (rounded up to an even number of 256-bit
 /// blocks, so that what follows stays 64-byte aligned).
@@ -391,9 +391,10 @@ impl Iterator for Suffixes<'_> {
 }
 
 /// Call `f(i, start, (block hash, bit hash))` with the Bloom key of every suffix `i`
-/// (shortest first, starting at byte `start`) of the forward name `name`. The block of a suffix is chosen by its group: the shortest suffix of two
-/// labels or more that is not heavy (or the name itself, if all are). Suffixes at or
-/// above the group share its Bloom block, so a query touches one random cache line for
+/// (shortest first, starting at byte `start`) of the forward name `name`. The block of a
+/// suffix is chosen by its group: the shortest suffix of two labels or more that is not
+/// heavy (or the name itself, if all are). Suffixes at or above the group share its Bloom
+/// block, so a query touches one random cache line for
 /// all of them (`www.example.com` and `example.com` share one; `example.co.uk` gets its
 /// own because many listed names end in `co.uk`); shorter suffixes (`com`, `co.uk`) use
 /// their own, hot, blocks. The same function builds the filter and queries it.
