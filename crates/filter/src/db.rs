@@ -3,9 +3,9 @@
 //! [`Database::open`] memory-maps the file and checks its structure (magic, version,
 //! header, section bounds, checksum over every byte, index and URL section sizes, set and
 //! category tables, metadata), so that a corrupt file is an error at open. The per-entry
-//! checks (index leaves, domain entries, URL records) are [`Database::verify`] (not run by `open`, see the crate
-//! documentation for why this is safe). Query code uses checked access only; on
-//! inconsistent data it answers "no match", never panics.
+//! checks (index leaves, domain entries, URL records) are [`Database::verify`] (not run
+//! by `open`, see the crate documentation for why this is safe). Query code uses checked
+//! access only; on inconsistent data it answers "no match", never panics.
 //!
 //! [`Database::lookup`] is the DNS hot path: it hashes every suffix of the query in one
 //! pass (folding case as it goes), probes the Bloom filter for each (the suffixes of one
@@ -448,8 +448,8 @@ impl std::fmt::Debug for Database {
 /// This is the crate's only unsafe code.
 #[allow(unsafe_code)]
 fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
-    // SAFETY: `MmapOptions::map` is unsafe because the mapped bytes could change (or the file
-    // shrink, raising SIGBUS) if another process modified the file while it is mapped.
+    // SAFETY: `MmapOptions::map` is unsafe because the mapped bytes could change (or the
+    // file shrink, raising SIGBUS) if another process modified the file while it is mapped.
     // Database files are only ever produced by `compile`, which writes a temporary file,
     // fsyncs it and atomically renames it into place; nothing in Gatehouse writes to a
     // database file after that rename. A new database is a new file (a new inode): the
@@ -565,12 +565,13 @@ impl Database {
     /// Deep validation of every entry: the index leaves (head prefixes in order, block
     /// offsets rising inside the blob), every block head and its stored prefix, every
     /// shared-prefix length, name syntax, strict sort order, set ids, that the Bloom filter
-    /// holds every name, and each URL record (UTF-8, host name, set, strict order). [`Database::open`] does not run this (it costs about
-    /// 75 ns per domain, ~0.4 s at 5M domains, against a 50 ms cold-load goal); the
-    /// checksum verified at open already refuses accidental corruption, and lookups
-    /// decode with checked access only, so an unverified file can never cause a panic or
-    /// an out-of-bounds read. Run it from the compiler, an installer, or a background
-    /// thread after the first decision; on error, keep the previous database in service.
+    /// holds every name, and each URL record (UTF-8, host name, set, strict order).
+    /// [`Database::open`] does not run this (it costs about 75 ns per domain, ~0.4 s at 5M
+    /// domains, against a 50 ms cold-load goal); the checksum verified at open already
+    /// refuses accidental corruption, and lookups decode with checked access only, so an
+    /// unverified file can never cause a panic or an out-of-bounds read. Run it from the
+    /// compiler, an installer, or a background thread after the first decision; on error,
+    /// keep the previous database in service.
     pub fn verify(&self) -> Result<()> {
         validate_leaves(
             self.section(SEC_INDEX),
@@ -966,9 +967,6 @@ fn reversed(
     Some(())
 }
 
-/// Structural checks of the index section at open, O(blocks), sequential: length,
-/// padding, block offsets (first 0, strictly increasing, inside the blob), head prefixes
-/// ascending with whole-node padding. Returns the block count.
 /// The index's length and padding, at open; returns the number of blocks. The leaves'
 /// contents are [`validate_leaves`] (deep validation).
 fn check_index(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout) -> Result<usize> {

@@ -22,7 +22,8 @@ pub const KNOWN_FLAGS: u32 = FLAG_NO_SINGLE_LABEL | FLAG_CHECKSUM_LANES;
 /// Most labels a name can have (253 bytes, one-byte labels).
 pub const MAX_LABELS: usize = 128;
 /// A suffix of three labels or more shares its Bloom block with a shorter suffix (see
-/// [`for_each_bloom_key`]) unless more than this many listed names share that shorter suffix.
+/// [`for_each_bloom_key`]) unless more than this many listed names share that shorter
+/// suffix.
 pub const HEAVY_ABOVE: u32 = 8;
 /// Bloom filter size: bits per listed domain (rounded up to an even number of 256-bit
 /// blocks, so that what follows stays 64-byte aligned).
@@ -394,10 +395,10 @@ impl Iterator for Suffixes<'_> {
 /// (shortest first, starting at byte `start`) of the forward name `name`. The block of a
 /// suffix is chosen by its group: the shortest suffix of two labels or more that is not
 /// heavy (or the name itself, if all are). Suffixes at or above the group share its Bloom
-/// block, so a query touches one random cache line for
-/// all of them (`www.example.com` and `example.com` share one; `example.co.uk` gets its
-/// own because many listed names end in `co.uk`); shorter suffixes (`com`, `co.uk`) use
-/// their own, hot, blocks. The same function builds the filter and queries it.
+/// block, so a query touches one random cache line for all of them (`www.example.com` and
+/// `example.com` share one; `example.co.uk` gets its own because many listed names end in
+/// `co.uk`); shorter suffixes (`com`, `co.uk`) use their own, hot, blocks. The same
+/// function builds the filter and queries it.
 #[inline]
 pub fn for_each_bloom_key(name: &[u8], heavy: &[u8], mut f: impl FnMut(usize, usize, (u64, u64))) {
     let mut group: Option<u64> = None;

@@ -5,9 +5,10 @@
 //! [`compile()`] into ONE immutable file, and served by [`Database`]: memory-mapped at
 //! start, checked (header, section bounds, checksum, index and URL section sizes,
 //! metadata, sets; the per-entry checks are [`Database::verify`]), queried with
-//! [`Database::lookup`] (suffix walk: the most specific listed suffix of the query wins), [`Database::probe`] (every listed suffix, and
-//! URL entries, from one pass) and [`Database::url_match`]. [`Shared`] swaps
-//! a freshly compiled file in atomically while queries continue without a lock.
+//! [`Database::lookup`] (suffix walk: the most specific listed suffix of the query wins),
+//! [`Database::probe`] (every listed suffix, and URL entries, from one pass) and
+//! [`Database::url_match`]. [`Shared`] swaps a freshly compiled file in atomically while
+//! queries continue without a lock.
 //!
 //! The policy engine sits on top: [`taxonomy`] (Gatehouse categories and the UT1
 //! mapping), [`policy`] (per-group policies, schedules, term dates, school lists,
