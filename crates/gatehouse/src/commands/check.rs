@@ -313,8 +313,11 @@ pub async fn check(config: &Config, args: &CheckArgs, json: bool) -> Result<Exit
         Some(text) => parse_at(text, &filter.timezone)?,
         None => Timestamp::now(),
     };
-    let decision = filter.engine.decide(&Identity::group(group), target, at);
-    let host = Request::parse(target).host;
+    let request = Request::parse(target);
+    let decision = filter
+        .engine
+        .decide_request(&Identity::group(group), &request, at);
+    let host = request.host;
     let taxonomy = filter.engine.taxonomy();
     let categories: Vec<String> = filter
         .engine
