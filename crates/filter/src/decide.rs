@@ -760,7 +760,9 @@ fn decide_policy(
             .and_then(|&(start, _)| name_at(start))
             .or_else(listed)
     };
-    let first_cat = bits.first().and_then(|c| engine.name(c));
+    // the host's most severe category, named only by the rules that report it (naming
+    // clones an `Arc`: an atomic operation)
+    let first_cat = || bits.first().and_then(|c| engine.name(c));
     let make = |action, category, rule, matched_list| Decision {
         action,
         category,
@@ -808,7 +810,7 @@ fn decide_policy(
         if let Some((_, _, o, m)) = best {
             let category = match o.target {
                 RTarget::Category(c) => engine.name(c),
-                _ => first_cat.clone(),
+                _ => first_cat(),
             };
             return make(
                 o.action,
@@ -827,7 +829,7 @@ fn decide_policy(
     if let Some(s) = listed_suffix(&engine.deny, host) {
         return make(
             Action::Block,
-            first_cat,
+            first_cat(),
             Rule::SchoolDeny {
                 suffix: Arc::from(s),
             },
@@ -837,7 +839,7 @@ fn decide_policy(
     if let Some(s) = listed_suffix(&engine.allow, host) {
         return make(
             Action::Allow,
-            first_cat,
+            first_cat(),
             Rule::SchoolAllow {
                 suffix: Arc::from(s),
             },
@@ -852,7 +854,7 @@ fn decide_policy(
     {
         return make(
             Action::Allow,
-            first_cat,
+            first_cat(),
             Rule::GroupAllow {
                 group: Arc::from(who.group.as_str()),
                 suffix: Arc::from(s),
@@ -877,7 +879,7 @@ fn decide_policy(
             .clone()
     };
     let Some(mut policy) = engine.policies.get(pidx) else {
-        return make(Action::Block, first_cat, Rule::Invalid, listed());
+        return make(Action::Block, first_cat(), Rule::Invalid, listed());
     };
     if let Some(o) = policy.outside_term
         && !engine.in_term(zoned().date())
@@ -890,7 +892,7 @@ fn decide_policy(
     if let Some(t) = engine.safe_search.target(host, policy.safe_search) {
         return Decision {
             action: Action::Allow,
-            category: first_cat,
+            category: first_cat(),
             rule: Rule::SafeSearch {
                 engine: t.engine.clone(),
             },
@@ -904,7 +906,7 @@ fn decide_policy(
     {
         return make(
             Action::Block,
-            first_cat,
+            first_cat(),
             Rule::UnsafeSearchEngine {
                 suffix: Arc::from(s),
             },
