@@ -449,13 +449,16 @@ impl std::fmt::Debug for Database {
 /// `MADV_HUGEPAGE`, as 2 MiB folios that the kernel maps with one page-table entry each,
 /// so that mapping and unmapping cost a fraction of a millisecond instead of several
 /// (docs/benchmarks.md). Without the advice, a file first read by page faults stays in
-/// 4 KiB pages until it leaves the page cache. Both calls are advice: a kernel without
-/// transparent huge pages, or older than 5.14 (`MADV_POPULATE_READ`), maps the file as
-/// before and the checksum's reads fault its pages in.
+/// 4 KiB pages until it leaves the page cache. Both calls are Linux advice: a kernel
+/// without transparent huge pages, or older than 5.14 (`MADV_POPULATE_READ`), or another
+/// system, maps the file as it can and the checksum's reads fault its pages in.
 fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
     let map = map_read_only(file)?;
-    let _ = map.advise(memmap2::Advice::HugePage);
-    let _ = map.advise(memmap2::Advice::PopulateRead);
+    #[cfg(target_os = "linux")]
+    {
+        let _ = map.advise(memmap2::Advice::HugePage);
+        let _ = map.advise(memmap2::Advice::PopulateRead);
+    }
     Ok(map)
 }
 
