@@ -103,7 +103,9 @@
 //! sets; the rest is URL entries and metadata). The target was <= 16. Run
 //! `cargo run --release -p gatehouse-filter --example measure` to re-measure (it also
 //! prints compile time and lookup latency). The mapping is shared, read-only and
-//! page-cache backed, so several processes serving the same file share it.
+//! page-cache backed, so several processes serving the same file share it; on Linux it
+//! asks for 2 MiB pages before it is populated, so that a file read in cold is cached in
+//! huge folios (see `map_file` in [`db`]).
 //!
 //! (Those figures are for format version 1. Version 3 adds 1.25 bytes per domain of
 //! Bloom filter, 0.8 bytes per domain of leaf nodes and a small bitmap: at adult scale,
@@ -120,7 +122,7 @@
 //!
 //! ## Unsafe code
 //!
-//! The single `unsafe` call is `memmap2::Mmap::map` in `db.rs` (`map_file`), allowed
+//! The single `unsafe` call is `memmap2::Mmap::map` in `db.rs` (`map_read_only`), allowed
 //! locally against the workspace-wide `unsafe_code = "deny"`; its `SAFETY` comment relies
 //! on the immutability rule above.
 
