@@ -122,7 +122,7 @@
 //!
 //! ## Unsafe code
 //!
-//! The single `unsafe` call is `memmap2::Mmap::map` in `db.rs` (`map_read_only`), allowed
+//! The single `unsafe` call is `memmap2::MmapOptions::map` in `db.rs` (`map_read_only`), allowed
 //! locally against the workspace-wide `unsafe_code = "deny"`; its `SAFETY` comment relies
 //! on the immutability rule above.
 
