@@ -8,19 +8,21 @@
 //!
 //! # Layout choice
 //!
-//! Domains are stored as a sorted array of label-reversed names (`com.example.www`),
-//! front-coded in blocks of 16 entries (each entry: shared-prefix length, suffix length,
-//! suffix bytes, varint index of its category set), with a block index (each block's
-//! head prefix and offset, five blocks to a cache line) and a split-block Bloom filter of
-//! every name (format version 3, see the crate documentation). Lookup probes the Bloom
-//! filter for each suffix of the query and only for a positive probe searches the block
-//! index and decodes one block. Reversed names share long prefixes (`com.`,
-//! `com.blogspot.`, `xyz.0-1-x.`), so front coding takes the ~20 bytes of an average name
-//! down to about 13 bytes per entry including the set index, with no false positives, a
-//! deterministic byte-for-byte output, and the full listed names available for export and
-//! validation. A fingerprint hash table would be slightly smaller and faster per probe,
-//! but it either stores the names anyway (to be exact) or accepts false positives, which
-//! over-blocks.
+//! Each distinct name is stored as a fingerprint of its hash with the id of its category
+//! set, one u64 slot, in a two-choice hash table of 64-byte buckets (cuckoo hashing, about
+//! 94% full), after a split-block Bloom filter of every name (format version 4, see the
+//! crate documentation). A lookup hashes each suffix of the query once, asks the Bloom
+//! filter about each, and only for a positive one reads the suffix's two buckets: one
+//! random cache line (two, fetched together) per listed suffix, and no name to decode.
+//! That is about 10 bytes per domain where version 3's front-coded sorted names took 15.
+//!
+//! The price is that the file holds no names: it answers "which categories is this name
+//! in", but cannot list its names (the sources can). Exactness rests on the fingerprint.
+//! The compiler checks that no listed name can see a second slot with its own tag, so every
+//! listed name finds exactly its own set. A name that is not listed is mistaken for a listed
+//! one only if the Bloom filter passes it (about 1%) and one of the 16 slots it reads
+//! carries its fingerprint of `64 - set_bits` bits (55 bits for up to 512 sets): about one
+//! in 10^17 per suffix, far below the error rate of any block list.
 //!
 //! Category sets are an index into a table of distinct sets (a few hundred for all of UT1),
 //! not a bitmask, so the number of categories is not capped at 64; the policy engine can
@@ -32,9 +34,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::format::{self, BLOCK, HEADER_LEN, Header, VERSION};
+use crate::format::{self, HEADER_LEN, Header, VERSION};
 use crate::list::{self, Entry, ListFormat, ListStats};
-use crate::name::MAX_NAME_LEN;
 
 /// Where entries come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,7 +223,7 @@ pub fn compile(
         }
     }
 
-    // Read everything: reversed names in one arena, (offset, len, category) per entry.
+    // Read everything: names in one arena, (offset, len, category) per entry.
     let mut arena: Vec<u8> = Vec::new();
     let mut items: Vec<(u32, u8, u16)> = Vec::new();
     let mut urls: Vec<(String, String, u16)> = Vec::new();
@@ -242,18 +243,11 @@ pub fn compile(
         let stats = list::read_list(&job.path, job.format, &mut |e| match e {
             Entry::Domain(d) => {
                 let n = d.as_str().as_bytes();
-                let start = arena.len();
-                let (Ok(off), Ok(len)) = (u32::try_from(start), u8::try_from(n.len())) else {
+                let (Ok(off), Ok(len)) = (u32::try_from(arena.len()), u8::try_from(n.len())) else {
                     overflow = true;
                     return;
                 };
-                arena.resize(start + n.len(), 0);
-                if let Some(dst) = arena.get_mut(start..)
-                    && format::reverse_labels(n, dst).is_none()
-                {
-                    arena.truncate(start);
-                    return;
-                }
+                arena.extend_from_slice(n);
                 items.push((off, len, job.cat));
             }
             Entry::Url(u) => urls.push((u.host.into_string(), u.path, job.cat)),
@@ -291,18 +285,13 @@ pub fn compile(
         id
     };
 
-    // Domains: group equal keys, write front-coded blocks.
-    let mut blob: Vec<u8> = Vec::new();
-    let mut offsets: Vec<u32> = Vec::new();
-    let mut heads: Vec<u64> = Vec::new();
-    let mut n_domains: usize = 0;
+    // Domains: group equal names into (name, set id).
+    let mut names: Vec<(u32, u8, u32)> = Vec::new();
     // whether any listed domain is a single label (see `format::FLAG_NO_SINGLE_LABEL`)
     let mut single_label = false;
-    let mut prev: Vec<u8> = Vec::with_capacity(MAX_NAME_LEN);
     let mut i = 0;
-    while i < items.len() {
-        let Some(first) = items.get(i) else { break };
-        let k = key(first);
+    while let Some(&first) = items.get(i) {
+        let k = key(&first);
         let mut set: Vec<u16> = Vec::new();
         while let Some(it) = items.get(i) {
             if key(it) != k {
@@ -318,28 +307,15 @@ pub fn compile(
                 cat.domains += 1;
             }
         }
-        let sid = intern(set);
-        let shared = if n_domains.is_multiple_of(BLOCK) {
-            offsets.push(blob.len() as u32);
-            heads.push(format::prefix12(k));
-            0
-        } else {
-            prev.iter().zip(k).take_while(|(a, b)| a == b).count()
-        };
-        let suffix = k.get(shared..).unwrap_or(&[]);
-        blob.push(shared as u8);
-        blob.push(suffix.len() as u8);
-        blob.extend_from_slice(suffix);
-        format::put_varint(&mut blob, sid);
         single_label |= !k.contains(&b'.');
-        prev.clear();
-        prev.extend_from_slice(k);
-        n_domains += 1;
+        names.push((first.0, first.1, intern(set)));
     }
-    if u32::try_from(blob.len()).is_err() {
-        return Err(Error::Compile("domain section larger than 4 GiB".into()));
-    }
-    let (bloom, heavy) = bloom_and_heavy(&blob, n_domains)?;
+    drop(items);
+    let n_domains = names.len();
+    let name_of = |&(off, len, _): &(u32, u8, u32)| -> &[u8] {
+        let s = off as usize;
+        arena.get(s..s + usize::from(len)).unwrap_or(&[])
+    };
 
     // URLs: group equal (host, path).
     let mut url_strings: Vec<u8> = Vec::new();
@@ -370,6 +346,33 @@ pub fn compile(
         url_offsets.push(end);
     }
     let n_urls = url_sets.len();
+
+    // The Bloom filter, the heavy-suffix bitmap and the name table, under the first seed
+    // that gives every listed name its own hash and a place in the table.
+    let n_sets =
+        u32::try_from(set_list.len()).map_err(|_| Error::Compile("too many sets".into()))?;
+    let set_bits = format::set_bits(n_sets);
+    let (seed, bloom, heavy, slots) = (0..SEEDS)
+        .find_map(|seed| {
+            let (bloom, heavy) = bloom_and_heavy(names.iter().map(name_of), n_domains, seed);
+            let keys: Vec<(u64, u32)> = names
+                .iter()
+                .map(|e| (name_hash(name_of(e), seed), e.2))
+                .collect();
+            let buckets = format::table_buckets(n_domains);
+            let slots = build_table(&keys, buckets + buckets * seed as usize / 32, set_bits)?;
+            Some((seed, bloom, heavy, slots))
+        })
+        .ok_or_else(|| {
+            Error::Compile(format!(
+                "internal error: no seed of {SEEDS} gave the {n_domains} names a hash table"
+            ))
+        })?;
+    let mut table = Vec::with_capacity(slots.len() * 8);
+    for v in &slots {
+        table.extend_from_slice(&v.to_le_bytes());
+    }
+    drop(slots);
 
     // Sections.
     let mut meta = Vec::new();
@@ -412,25 +415,14 @@ pub fn compile(
     }
     url_sec.extend_from_slice(&url_strings);
 
-    // Index section, version 3: padding to a 64-byte file offset, Bloom filter,
-    // heavy-suffix bitmap, leaf nodes of block-head prefixes and blob offsets.
+    // Index section: padding to a 64-byte file offset, Bloom filter, heavy-suffix bitmap
+    // (both multiples of 64 bytes, so that the table after them is aligned too).
     let mut index = vec![0u8; format::index_padding(HEADER_LEN + meta.len() + sets.len())];
     for w in &bloom {
         index.extend_from_slice(&w.to_le_bytes());
     }
     for w in &heavy {
         index.extend_from_slice(&w.to_le_bytes());
-    }
-    for (ps, os) in heads.chunks(format::LEAF).zip(offsets.chunks(format::LEAF)) {
-        for j in 0..format::LEAF {
-            let p = ps.get(j).copied().unwrap_or(u64::MAX);
-            index.extend_from_slice(&p.to_le_bytes());
-        }
-        for j in 0..format::LEAF {
-            let o = os.get(j).copied().unwrap_or(0);
-            index.extend_from_slice(&o.to_le_bytes());
-        }
-        index.extend_from_slice(&[0u8; 64 - format::LEAF * 12]);
     }
 
     let too_many = |what: &str| Error::Compile(format!("too many {what}"));
@@ -444,21 +436,21 @@ pub fn compile(
             },
         domains: u32::try_from(n_domains).map_err(|_| too_many("domains"))?,
         urls: u32::try_from(n_urls).map_err(|_| too_many("urls"))?,
-        sets: u32::try_from(set_list.len()).map_err(|_| too_many("sets"))?,
+        sets: n_sets,
         categories: u32::try_from(cats.len()).map_err(|_| too_many("categories"))?,
-        block: BLOCK as u32,
+        seed,
         heavy_log2: heavy.len().trailing_zeros(),
         section_len: [
             meta.len() as u64,
             sets.len() as u64,
             index.len() as u64,
-            blob.len() as u64,
+            table.len() as u64,
             url_sec.len() as u64,
         ],
     };
     let mut file = header.encode();
     debug_assert_eq!(file.len(), HEADER_LEN);
-    for sec in [&meta, &sets, &index, &blob, &url_sec] {
+    for sec in [&meta, &sets, &index, &table, &url_sec] {
         file.extend_from_slice(sec);
     }
     let sum = format::checksum(&file);
@@ -476,7 +468,7 @@ pub fn compile(
         urls: n_urls,
         sets: set_list.len(),
         bytes: file.len(),
-        domain_bytes: index.len() + blob.len() + sets.len(),
+        domain_bytes: index.len() + table.len() + sets.len(),
         categories: cats
             .into_iter()
             .map(|c| CategoryReport {
@@ -490,42 +482,25 @@ pub fn compile(
     })
 }
 
-/// Build the Bloom filter and the heavy-suffix bitmap from the front-coded `blob` of
-/// `n` sorted, reversed names: first count, per suffix of two labels or more, the listed
-/// names below it (a suffix with more than [`format::HEAVY_ABOVE`] is heavy), then insert
-/// every name under its group ([`format::for_each_bloom_key`]).
-fn bloom_and_heavy(blob: &[u8], n: usize) -> Result<(Vec<u32>, Vec<u64>)> {
-    let bad = || Error::Compile("internal error: unreadable domain section".into());
+/// Build the Bloom filter and the heavy-suffix bitmap of `n` distinct names under `seed`:
+/// first count, per suffix of two labels or more, the listed names below it (a suffix with
+/// more than [`format::HEAVY_ABOVE`] is heavy), then insert every name under its group
+/// ([`format::for_each_bloom_key`]).
+fn bloom_and_heavy<'a>(
+    names: impl Iterator<Item = &'a [u8]> + Clone,
+    n: usize,
+    seed: u32,
+) -> (Vec<u32>, Vec<u64>) {
     let mut below: HashMap<u64, u32> = HashMap::new();
-    let each = |f: &mut dyn FnMut(&[u8])| -> Result<()> {
-        let mut buf = [0u8; 256];
-        let mut fwd = [0u8; 256];
-        let mut pos = 0usize;
-        for _ in 0..n {
-            let shared = usize::from(*blob.get(pos).ok_or_else(bad)?);
-            let slen = usize::from(*blob.get(pos + 1).ok_or_else(bad)?);
-            let suffix = blob.get(pos + 2..pos + 2 + slen).ok_or_else(bad)?;
-            buf.get_mut(shared..shared + slen)
-                .ok_or_else(bad)?
-                .copy_from_slice(suffix);
-            let (_, next) = format::get_varint(blob, pos + 2 + slen).ok_or_else(bad)?;
-            pos = next;
-            let len = shared + slen;
-            let l = format::reverse_labels(buf.get(..len).ok_or_else(bad)?, &mut fwd)
-                .ok_or_else(bad)?;
-            f(fwd.get(..l).ok_or_else(bad)?);
-        }
-        Ok(())
-    };
     let mut hashes: Vec<u64> = Vec::new();
-    each(&mut |name: &[u8]| {
+    for name in names.clone() {
         hashes.clear();
-        hashes.extend(format::suffixes(name).map(|(_, h)| h));
+        hashes.extend(format::suffixes(name, seed).map(|(_, h)| h));
         // Proper suffixes of two labels or more.
         for &h in hashes.iter().take(hashes.len().saturating_sub(1)).skip(1) {
             *below.entry(h).or_insert(0) += 1;
         }
-    })?;
+    }
     let heavy_count = below.values().filter(|&&c| c > format::HEAVY_ABOVE).count();
     let mut heavy = vec![0u64; 1usize << format::heavy_log2(heavy_count)];
     for (&h, &c) in &below {
@@ -536,12 +511,100 @@ fn bloom_and_heavy(blob: &[u8], n: usize) -> Result<(Vec<u32>, Vec<u64>)> {
     drop(below);
     let heavy_bytes: Vec<u8> = heavy.iter().flat_map(|w| w.to_le_bytes()).collect();
     let mut bloom = vec![0u32; format::bloom_blocks(n) * 8];
-    each(&mut |name: &[u8]| {
-        if let Some(k) = format::name_bloom_key(name, &heavy_bytes) {
+    for name in names {
+        if let Some(k) = format::name_bloom_key(name, seed, &heavy_bytes) {
             format::bloom_insert(&mut bloom, k);
         }
-    })?;
-    Ok((bloom, heavy))
+    }
+    (bloom, heavy)
+}
+
+/// The hash of a whole name, as a lookup computes it for that suffix ([`format::suffixes`]).
+fn name_hash(name: &[u8], seed: u32) -> u64 {
+    format::suffixes(name, seed).last().map_or(0, |(_, h)| h)
+}
+
+/// Seeds the compiler tries (each with 1/32 more buckets than the one before).
+const SEEDS: u32 = 16;
+/// Evictions one insertion may make before the table is given up for the next seed.
+const MAX_KICKS: usize = 1000;
+
+/// Place every (name hash, set id) of `keys` in a two-choice hash table of `buckets`
+/// eight-slot buckets ([`format::table_place`]) and return its slots. A name goes to
+/// whichever of its two buckets has room; when neither has, it takes a slot from one and
+/// the name it displaced moves to its own other bucket, and so on (cuckoo hashing). The
+/// table is then checked: no name may see a second slot with its tag among its buckets
+/// (two names with one hash would). `None` if either fails.
+fn build_table(keys: &[(u64, u32)], buckets: usize, set_bits: u32) -> Option<Vec<u64>> {
+    const W: usize = format::BUCKET_SLOTS;
+    if buckets == 0 || u32::try_from(buckets).is_err() {
+        return None;
+    }
+    // Slot values, and the hash of the name in each (to find a displaced name's other
+    // bucket).
+    let mut slots = vec![0u64; buckets * W];
+    let mut owners = vec![0u64; buckets * W];
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let put = |slots: &mut [u64], owners: &mut [u64], b: usize, v: u64, h: u64| -> bool {
+        let at = b * W;
+        let Some(free) = slots
+            .get(at..at + W)
+            .and_then(|s| s.iter().position(|&x| x == 0))
+        else {
+            return false;
+        };
+        if let (Some(s), Some(o)) = (slots.get_mut(at + free), owners.get_mut(at + free)) {
+            *s = v;
+            *o = h;
+        }
+        true
+    };
+    for &(h, set) in keys {
+        let (b1, b2, tag) = format::table_place(h, buckets, set_bits);
+        let (mut v, mut owner) = (tag | u64::from(set), h);
+        if put(&mut slots, &mut owners, b1, v, owner) || put(&mut slots, &mut owners, b2, v, owner)
+        {
+            continue;
+        }
+        let mut bucket = if rng & 1 == 0 { b1 } else { b2 };
+        let mut placed = false;
+        for _ in 0..MAX_KICKS {
+            // xorshift64: which slot of the full bucket gives way
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let at = bucket * W + (rng % W as u64) as usize;
+            let (Some(s), Some(o)) = (slots.get_mut(at), owners.get_mut(at)) else {
+                return None;
+            };
+            std::mem::swap(s, &mut v);
+            std::mem::swap(o, &mut owner);
+            let (o1, o2, _) = format::table_place(owner, buckets, set_bits);
+            bucket = if o1 == bucket { o2 } else { o1 };
+            if put(&mut slots, &mut owners, bucket, v, owner) {
+                placed = true;
+                break;
+            }
+        }
+        if !placed {
+            return None;
+        }
+    }
+    for &(h, _) in keys {
+        let (b1, b2, tag) = format::table_place(h, buckets, set_bits);
+        let mut seen = 0usize;
+        for b in [b1, b2].into_iter().take(if b1 == b2 { 1 } else { 2 }) {
+            seen += slots
+                .get(b * W..b * W + W)?
+                .iter()
+                .filter(|&&x| format::slot_matches(x, tag, set_bits))
+                .count();
+        }
+        if seen != 1 {
+            return None;
+        }
+    }
+    Some(slots)
 }
 
 fn put_u32(out: &mut Vec<u8>, v: usize) {
@@ -592,4 +655,79 @@ pub(crate) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(out, e));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_a_byte_or_two_apart_hash_apart() {
+        // `blogspolfred.com` and `blogspotfree.com` had one hash under a multiply-only
+        // chain (a difference in a word's top byte stays in the top bits, where the next
+        // word's difference can cancel it). Every name two substitutions away from a few
+        // bases, in any two positions of the first label, must hash apart.
+        let alphabet = b"adefloprtz0-9.k7";
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for base in [&b"blogspotfree.com"[..], b"abcdefghijklmnop.example.net"] {
+            let label = base.iter().position(|&b| b == b'.').unwrap_or(base.len());
+            for i in 0..label {
+                for j in i + 1..label {
+                    for &a in alphabet {
+                        for &b in alphabet {
+                            let mut n = base.to_vec();
+                            n[i] = a;
+                            n[j] = b;
+                            if crate::name::validate_labels(&n).is_ok() {
+                                names.push(n);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        assert!(names.len() > 30_000, "{}", names.len());
+        let mut hashes: Vec<u64> = names.iter().map(|n| name_hash(n, 0)).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), names.len());
+        assert_ne!(
+            name_hash(b"blogspolfred.com", 0),
+            name_hash(b"blogspotfree.com", 0)
+        );
+    }
+
+    #[test]
+    fn the_table_finds_every_name_and_refuses_two_names_with_one_hash() {
+        let keys: Vec<(u64, u32)> = (0..20_000u32)
+            .map(|i| {
+                (
+                    name_hash(format!("host{i}.example.org").as_bytes(), 7),
+                    i % 61,
+                )
+            })
+            .collect();
+        let set_bits = format::set_bits(61);
+        let buckets = format::table_buckets(keys.len());
+        let slots = build_table(&keys, buckets, set_bits).unwrap();
+        let table: Vec<u8> = slots.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let filled = slots.iter().filter(|&&v| v != 0).count();
+        assert_eq!(filled, keys.len());
+        for &(h, set) in &keys {
+            assert_eq!(format::table_find(&table, h, set_bits), Some(set));
+        }
+        let absent = (0..20_000u32)
+            .filter(|i| {
+                let h = name_hash(format!("host{i}.example.com").as_bytes(), 7);
+                format::table_find(&table, h, set_bits).is_some()
+            })
+            .count();
+        assert_eq!(absent, 0);
+        // Two names with one hash can never both be found: the build says so.
+        let mut twice = keys.clone();
+        twice.push((keys[5].0, 3));
+        assert!(build_table(&twice, buckets + 1, set_bits).is_none());
+    }
 }

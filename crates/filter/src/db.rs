@@ -1,18 +1,17 @@
 //! Opening, validating and querying a compiled database.
 //!
 //! [`Database::open`] memory-maps the file and checks its structure (magic, version,
-//! header, section bounds, checksum over every byte, index and URL section sizes, set and
-//! category tables, metadata), so that a corrupt file is an error at open. The per-entry
-//! checks (index leaves, domain entries, URL records) are [`Database::verify`] (not run
-//! by `open`, see the crate documentation for why this is safe). Query code uses checked
+//! header, section bounds, checksum over every byte, index, table and URL section sizes,
+//! set and category tables, metadata), so that a corrupt file is an error at open. The
+//! per-entry checks (table slots, URL records) are [`Database::verify`] (not run by
+//! `open`, see the crate documentation for why this is safe). Query code uses checked
 //! access only; on inconsistent data it answers "no match", never panics.
 //!
 //! [`Database::lookup`] is the DNS hot path: it hashes every suffix of the query in one
 //! pass (folding case as it goes), probes the Bloom filter for each (the suffixes of one
 //! registrable name share one cache line), and only for the positive ones (most specific
-//! first) builds the lower-cased, label-reversed key, finds its block through a static
-//! B-tree over the block-head prefixes (`HeadTree`) and scans that one front-coded block.
-//! It allocates only for non-ASCII queries (IDNA).
+//! first) reads the suffix's two buckets of the name table ([`format::table_find`]): one
+//! cache line each, fetched together. It allocates only for non-ASCII queries (IDNA).
 //!
 //! [`Database::probe`] does the same hashing and Bloom pass once for a decision that needs
 //! more than the most specific listed name: the [`Probe`] then yields every listed suffix,
@@ -32,7 +31,7 @@ use arc_swap::ArcSwap;
 
 use crate::error::{Error, Result};
 use crate::format::{
-    self, BLOCK, CHECKSUM_AT, HEADER_LEN, Header, LEAF, SEC_BLOB, SEC_INDEX, SEC_META, SEC_SETS,
+    self, BUCKET_BYTES, CHECKSUM_AT, HEADER_LEN, Header, SEC_INDEX, SEC_META, SEC_SETS, SEC_TABLE,
     SEC_URLS, SECTIONS, VERSION, read_u16, read_u32, read_u64,
 };
 use crate::name::{self, MAX_NAME_LEN};
@@ -188,12 +187,10 @@ pub struct Database {
     sections: [Range<usize>; SECTIONS],
     categories: Vec<CategoryInfo>,
     metadata: Metadata,
-    /// Number of front-coded blocks.
-    blocks: usize,
     /// Where the parts of the index section are, within it.
     layout: IndexLayout,
-    /// Upper levels of the search tree over the block-head prefixes.
-    tree: HeadTree,
+    /// Low bits of a table slot that hold the set id ([`format::set_bits`]).
+    set_bits: u32,
     /// The hosts that have URL entries, with the range of their records.
     url_hosts: UrlHosts,
 }
@@ -256,98 +253,24 @@ impl UrlHosts {
     }
 }
 
-/// Byte ranges of the index section's parts (format version 3), relative to the section.
+/// Byte ranges of the index section's parts, relative to the section.
 #[derive(Debug, Clone, Default)]
 struct IndexLayout {
     bloom: Range<usize>,
     heavy: Range<usize>,
-    leaves: Range<usize>,
 }
 
 impl IndexLayout {
     /// The layout for `h`, in an index section starting at file offset `start`.
     fn of(h: &Header, start: usize) -> Option<IndexLayout> {
         let n = h.domains as usize;
-        let blocks = n.div_ceil(BLOCK);
         if !(3..=format::MAX_HEAVY_LOG2).contains(&h.heavy_log2) {
             return None;
         }
         let pad = format::index_padding(start);
         let bloom = pad..pad.checked_add(format::bloom_blocks(n).checked_mul(32)?)?;
         let heavy = bloom.end..bloom.end.checked_add(8usize << h.heavy_log2)?;
-        let leaves = heavy.end
-            ..heavy
-                .end
-                .checked_add(blocks.div_ceil(LEAF).checked_mul(64)?)?;
-        Some(IndexLayout {
-            bloom,
-            heavy,
-            leaves,
-        })
-    }
-}
-
-/// One node of [`HeadTree`]: eight separator keys in one cache line.
-#[derive(Debug, Clone, Copy)]
-#[repr(align(64))]
-struct Node([u64; 8]);
-
-/// The upper levels of a static B-tree (an "S+ tree") over the block-head prefixes.
-///
-/// The leaf nodes are in the file (`LEAF` prefixes and their blob offsets per cache
-/// line, in order); each level above holds, for every node, the smallest key of its
-/// children 1..=8 (node `k`'s children are `9k..9k+9`). A search reads one node per level
-/// — six for 300,000 blocks, the top ones always cached — and then one leaf line,
-/// instead of the ~18 scattered reads of a binary search. Built at open from the first
-/// key of every leaf (a few hundred kilobytes for millions of names).
-#[derive(Debug, Clone, Default)]
-struct HeadTree {
-    /// Levels from the one above the leaves up to the root.
-    levels: Vec<Vec<Node>>,
-}
-
-impl HeadTree {
-    fn build(leaves: &[u8], blocks: usize) -> HeadTree {
-        let mut levels: Vec<Vec<Node>> = Vec::new();
-        let mut below = blocks.div_ceil(LEAF);
-        let mut span = 1usize; // leaf nodes under one node of the level being built
-        while below > 1 {
-            let count = below.div_ceil(9);
-            let mut level = Vec::with_capacity(count);
-            for k in 0..count {
-                let mut node = [u64::MAX; 8];
-                for (j, key) in node.iter_mut().enumerate() {
-                    let child = 9 * k + j + 1;
-                    if child < below {
-                        *key = read_u64(leaves, child * span * 64).unwrap_or(u64::MAX);
-                    }
-                }
-                level.push(Node(node));
-            }
-            levels.push(level);
-            below = count;
-            span *= 9;
-        }
-        HeadTree { levels }
-    }
-
-    /// Index of the last block whose head prefix is `<= x`, or `None` when every one is
-    /// greater.
-    #[inline]
-    fn last_le(&self, leaves: &[u8], blocks: usize, x: u64) -> Option<usize> {
-        let mut k = 0usize;
-        for level in self.levels.iter().rev() {
-            let node = level.get(k)?;
-            let c: usize = node.0.iter().map(|&s| usize::from(s <= x)).sum();
-            k = 9 * k + c;
-        }
-        let leaf = leaves.get(k * 64..k * 64 + LEAF * 8)?;
-        let mut c = 0usize;
-        for p in leaf.chunks_exact(8) {
-            c += usize::from(read_u64(p, 0)? <= x);
-        }
-        let i = (k * LEAF + c).checked_sub(1)?;
-        (i < blocks).then_some(i)
+        Some(IndexLayout { bloom, heavy })
     }
 }
 
@@ -360,7 +283,8 @@ pub struct Probe<'db, 'h> {
     host: &'h [u8],
     /// Where suffix `i` (0 = the last label alone) starts in `host`.
     starts: [u8; format::MAX_LABELS],
-    labels: usize,
+    /// The hash of suffix `i` ([`format::suffixes`]).
+    hashes: [u64; format::MAX_LABELS],
     /// Suffixes that passed the Bloom filter and are not yet searched (bit `i` = suffix `i`).
     maybe: u128,
     /// Suffixes that have URL entries.
@@ -390,8 +314,7 @@ impl<'db> Probe<'db, '_> {
         if self.maybe == 0 {
             return None;
         }
-        self.db
-            .resolve(self.host, &self.starts, self.labels, &mut self.maybe)
+        self.db.resolve(&self.starts, &self.hashes, &mut self.maybe)
     }
 
     /// Whether any suffix of the host has URL entries (probed with `urls`).
@@ -528,8 +451,8 @@ impl Database {
                 expected: VERSION,
             });
         }
-        if header.flags & !format::KNOWN_FLAGS != 0 || header.block as usize != BLOCK {
-            return Err(bad("unknown flags or block size"));
+        if header.flags & !format::KNOWN_FLAGS != 0 {
+            return Err(bad("unknown flags"));
         }
         let stored = read_u64(bytes, CHECKSUM_AT).ok_or_else(|| bad("header"))?;
         if stored != format::checksum(bytes) {
@@ -558,51 +481,35 @@ impl Database {
         let (categories, metadata) = parse_meta(sec(SEC_META), &header, bytes.len())?;
         validate_sets(sec(SEC_SETS), &header)?;
         let layout = IndexLayout::of(&header, sections[SEC_INDEX].start)
-            .ok_or_else(|| bad("block index: size"))?;
-        let blocks = check_index(sec(SEC_INDEX), sec(SEC_BLOB), &header, &layout)?;
+            .ok_or_else(|| bad("index: size"))?;
+        check_index(sec(SEC_INDEX), sec(SEC_TABLE), &header, &layout)?;
         check_urls(sec(SEC_URLS), &header)?;
         let url_hosts = url_hosts(sec(SEC_URLS), &header);
-        let tree = HeadTree::build(
-            sec(SEC_INDEX).get(layout.leaves.clone()).unwrap_or(&[]),
-            blocks,
-        );
         Ok(Database {
             backing,
             header,
             sections,
             categories,
             metadata,
-            blocks,
             layout,
-            tree,
+            set_bits: format::set_bits(header.sets),
             url_hosts,
         })
     }
 
-    /// Deep validation of every entry: the index leaves (head prefixes in order, block
-    /// offsets rising inside the blob), every block head and its stored prefix, every
-    /// shared-prefix length, name syntax, strict sort order, set ids, that the Bloom filter
-    /// holds every name, and each URL record (UTF-8, host name, set, strict order).
-    /// [`Database::open`] does not run this (it costs about 75 ns per domain, ~0.4 s at 5M
-    /// domains, against a 50 ms cold-load goal); the checksum verified at open already
+    /// Deep validation of every entry: each slot of the name table (empty, or a
+    /// fingerprint with a known set id; as many filled slots as listed domains) and each
+    /// URL record (UTF-8, host name, set, strict order). [`Database::open`] does not run
+    /// this (it reads every slot, several milliseconds at 5M domains, which a batch helper
+    /// started per run would pay each time, against a 50 ms cold-load goal); the checksum
+    /// verified at open already
     /// refuses accidental corruption, and lookups decode with checked access only, so an
     /// unverified file can never cause a panic or an out-of-bounds read. Run it from the
     /// compiler, an installer, or a background thread after the first decision; on error,
     /// keep the previous database in service.
     pub fn verify(&self) -> Result<()> {
-        validate_leaves(
-            self.section(SEC_INDEX),
-            self.section(SEC_BLOB),
-            &self.header,
-            &self.layout,
-        )?;
-        validate_urls(self.section(SEC_URLS), &self.header)?;
-        validate_domains(
-            self.section(SEC_INDEX),
-            self.section(SEC_BLOB),
-            &self.header,
-            &self.layout,
-        )
+        validate_table(self.section(SEC_TABLE), &self.header)?;
+        validate_urls(self.section(SEC_URLS), &self.header)
     }
 
     /// All categories, indexed by [`CategoryId`].
@@ -664,15 +571,17 @@ impl Database {
     fn lookup_ascii(&self, host: &[u8]) -> Option<Match<'_>> {
         let host = host.strip_suffix(b".").unwrap_or(host);
         let mut starts = [0u8; format::MAX_LABELS];
-        let (labels, mut maybe) = self.bloom_pass(host, |i, start, _| {
-            if let Some(s) = starts.get_mut(i) {
+        let mut hashes = [0u64; format::MAX_LABELS];
+        let (_, mut maybe) = self.bloom_pass(host, |i, start, hash| {
+            if let (Some(s), Some(h)) = (starts.get_mut(i), hashes.get_mut(i)) {
                 *s = start as u8;
+                *h = hash;
             }
         });
         if maybe == 0 {
             return None;
         }
-        let (start, categories) = self.resolve(host, &starts, labels, &mut maybe)?;
+        let (start, categories) = self.resolve(&starts, &hashes, &mut maybe)?;
         let suffix = host.get(start..)?;
         let mut m = Match {
             name: [0u8; MAX_NAME_LEN],
@@ -707,7 +616,7 @@ impl Database {
         // The last label alone (`com`) is asked only when such names are listed.
         let first = usize::from(self.header.flags & format::FLAG_NO_SINGLE_LABEL != 0);
         let (mut labels, mut maybe) = (0usize, 0u128);
-        format::for_each_bloom_key(host, heavy, |i, start, key| {
+        format::for_each_bloom_key(host, self.header.seed, heavy, |i, start, key| {
             labels = i + 1;
             if i >= first {
                 maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
@@ -720,28 +629,23 @@ impl Database {
         (labels, maybe)
     }
 
-    /// The most specific listed suffix of `host` (ASCII, no trailing dot) among the
-    /// suffixes marked in `maybe` (bit `i` = suffix `i` of `labels`, starting at byte
-    /// `starts[i]`), which passed the Bloom filter; the bits searched are cleared, so a
-    /// second call finds the next one.
+    /// The most specific listed suffix among the suffixes marked in `maybe` (bit `i` =
+    /// suffix `i`, of hash `hashes[i]`, starting at byte `starts[i]`), which passed the
+    /// Bloom filter: where it starts, and its categories. The bits searched are cleared,
+    /// so a second call finds the next one.
     fn resolve(
         &self,
-        host: &[u8],
         starts: &[u8; format::MAX_LABELS],
-        labels: usize,
+        hashes: &[u64; format::MAX_LABELS],
         maybe: &mut u128,
     ) -> Option<(usize, CategorySet<'_>)> {
-        let n = host.len();
-        let mut rev = [0u8; BUF];
-        reversed(host, starts, labels, &mut rev)?;
+        let table = self.section(SEC_TABLE);
         while *maybe != 0 {
             // Most specific (longest) suffix first.
             let i = 127 - maybe.leading_zeros() as usize;
             *maybe &= !(1u128 << i);
-            let start = usize::from(*starts.get(i)?);
-            let key = rev.get(..n - start)?;
-            if let Some(set) = self.find_exact(key) {
-                return Some((start, self.set(set)?));
+            if let Some(set) = format::table_find(table, *hashes.get(i)?, self.set_bits) {
+                return Some((usize::from(*starts.get(i)?), self.set(CategorySetId(set))?));
             }
         }
         None
@@ -760,12 +664,14 @@ impl Database {
         // (non-ASCII: nothing found; hashing folds ASCII case only)
         let host = if host.is_ascii() { host } else { &[] };
         let mut starts = [0u8; format::MAX_LABELS];
+        let mut hashes = [0u64; format::MAX_LABELS];
         let mut found_urls = 0u128;
         let mut url_ranges = [(0u8, 0u32, 0u32); URL_RANGES];
         let url_hosts = (urls && self.header.urls > 0).then_some(&self.url_hosts);
         let (labels, maybe) = self.bloom_pass(host, |i, start, hash| {
-            if let Some(s) = starts.get_mut(i) {
+            if let (Some(s), Some(h)) = (starts.get_mut(i), hashes.get_mut(i)) {
                 *s = start as u8;
+                *h = hash;
             }
             if let Some((start, end)) = url_hosts.and_then(|u| u.get(hash)) {
                 let k = found_urls.count_ones() as usize;
@@ -782,116 +688,11 @@ impl Database {
             db: self,
             host,
             starts,
-            labels,
+            hashes,
             maybe,
             urls: found_urls,
             url_ranges,
         }
-    }
-
-    /// Exact search for a reversed key; returns its set id.
-    fn find_exact(&self, key: &[u8]) -> Option<CategorySetId> {
-        let index = self.section(SEC_INDEX);
-        let blob = self.section(SEC_BLOB);
-        let leaves = index.get(self.layout.leaves.clone())?;
-        let prefix = |b: usize| read_u64(leaves, format::leaf_prefix_at(b));
-        let offset = |b: usize| read_u32(leaves, format::leaf_offset_at(b)).map(|o| o as usize);
-        let head = |b: usize| -> Option<&[u8]> {
-            let off = offset(b)?;
-            let len = usize::from(*blob.get(off + 1)?);
-            blob.get(off + 2..off + 2 + len)
-        };
-        // The last block whose head is <= key: the tree finds the last head prefix <=
-        // the key's; only when that prefix equals the key's can the head itself be
-        // greater (a tie), which the full names settle.
-        let kp = format::prefix12(key);
-        let mut block = self.tree.last_le(leaves, self.blocks, kp)?;
-        if prefix(block)? == kp {
-            // First block of the run of heads with this prefix (usually `block` itself),
-            // by galloping back.
-            let mut first = block;
-            let mut step = 1usize;
-            while first > 0 && prefix(first - 1)? == kp {
-                let to = first.saturating_sub(step);
-                if prefix(to)? == kp {
-                    first = to;
-                    step *= 2;
-                } else {
-                    step = (step / 2).max(1);
-                }
-            }
-            // Last head <= key among the tied heads `first..=block`.
-            let (mut lo, mut hi) = (first, block + 1);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if head(mid)? <= key {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            block = lo.checked_sub(1)?;
-        }
-        // Scan the block. `matched` = length of the common prefix of the key and the
-        // previous entry (which is < key): an entry sharing fewer bytes with its
-        // predecessor is already past the key, one sharing more is still before it, so
-        // bytes are compared only when it shares exactly `matched`.
-        let mut pos = offset(block)?;
-        let count = (self.header.domains as usize)
-            .saturating_sub(block * BLOCK)
-            .min(BLOCK);
-        let mut matched = 0usize;
-        for _ in 0..count {
-            let shared = usize::from(*blob.get(pos)?);
-            let slen = usize::from(*blob.get(pos + 1)?);
-            let suffix = blob.get(pos + 2..pos + 2 + slen)?;
-            let (set, next) = match *blob.get(pos + 2 + slen)? {
-                b if b < 0x80 => (u32::from(b), pos + 3 + slen),
-                _ => format::get_varint(blob, pos + 2 + slen)?,
-            };
-            pos = next;
-            if shared < matched {
-                return None;
-            }
-            if shared > matched {
-                continue;
-            }
-            let rest = key.get(matched..)?;
-            let common = suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
-            if common == suffix.len() && common == rest.len() {
-                return Some(CategorySetId(set));
-            }
-            match (suffix.get(common), rest.get(common)) {
-                // The entry ends first (a prefix of the key) or has a smaller byte: before.
-                (None, _) => matched += common,
-                (Some(a), Some(b)) if a < b => matched += common,
-                // The key ends first, or the entry has a greater byte: past the key.
-                _ => return None,
-            }
-        }
-        None
-    }
-
-    /// Every listed domain (forward form) with its set, in reversed-name order. For export
-    /// and tests; allocates per entry.
-    pub fn domains(&self) -> impl Iterator<Item = (String, CategorySetId)> + '_ {
-        let blob = self.section(SEC_BLOB);
-        let total = self.header.domains as usize;
-        let mut buf = [0u8; BUF];
-        let mut pos = 0usize;
-        let mut i = 0usize;
-        std::iter::from_fn(move || {
-            if i >= total {
-                return None;
-            }
-            let (len, set, next) = decode_entry(blob, pos, &mut buf)?;
-            pos = next;
-            i += 1;
-            let mut fwd = [0u8; BUF];
-            let n = format::reverse_labels(buf.get(..len)?, &mut fwd)?;
-            let s = String::from_utf8_lossy(fwd.get(..n)?).into_owned();
-            Some((s, CategorySetId(set)))
-        })
     }
 
     /// Find the most specific URL entry for `host` + `path`: the listed host is `host` or
@@ -954,42 +755,11 @@ impl Database {
     }
 }
 
-/// Write the lower-cased, label-reversed form of `host` (labels from the last to the
-/// first; `starts[i]` = where suffix `i` of `labels` starts) into `rev`.
-fn reversed(
-    host: &[u8],
-    starts: &[u8; format::MAX_LABELS],
-    labels: usize,
-    rev: &mut [u8; BUF],
-) -> Option<()> {
-    let n = host.len();
-    let mut at = 0usize;
-    for i in 0..labels {
-        let start = usize::from(*starts.get(i)?);
-        let end = if i == 0 {
-            n
-        } else {
-            usize::from(*starts.get(i - 1)?).checked_sub(1)?
-        };
-        if i > 0 {
-            *rev.get_mut(at)? = b'.';
-            at += 1;
-        }
-        let label = host.get(start..end)?;
-        for (d, s) in rev.get_mut(at..at + label.len())?.iter_mut().zip(label) {
-            *d = s.to_ascii_lowercase();
-        }
-        at += label.len();
-    }
-    Some(())
-}
-
-/// The index's length and padding, at open; returns the number of blocks. The leaves'
-/// contents are [`validate_leaves`] (deep validation).
-fn check_index(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout) -> Result<usize> {
-    let bad = |what: &str| Error::corrupt(format!("block index: {what}"));
-    let n = h.domains as usize;
-    if index.len() != layout.leaves.end {
+/// The index's length and padding, and the table's size, at open. The table's slots are
+/// [`validate_table`] (deep validation).
+fn check_index(index: &[u8], table: &[u8], h: &Header, layout: &IndexLayout) -> Result<()> {
+    let bad = |what: &str| Error::corrupt(format!("index: {what}"));
+    if index.len() != layout.heavy.end {
         return Err(bad("length"));
     }
     if index
@@ -998,65 +768,41 @@ fn check_index(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout) -> R
     {
         return Err(bad("padding"));
     }
-    if (n == 0) != blob.is_empty() {
-        return Err(bad("empty blob"));
-    }
-    Ok(n.div_ceil(BLOCK))
-}
-
-/// Every leaf: head prefixes in order, block offsets rising inside the blob, padding.
-fn validate_leaves(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout) -> Result<()> {
-    let bad = |what: &str| Error::corrupt(format!("block index: {what}"));
-    let blocks = (h.domains as usize).div_ceil(BLOCK);
-    let leaves = index.get(layout.leaves.clone()).unwrap_or(&[]);
-    let mut prev: Option<u32> = None;
-    let mut last = 0u64;
-    for (k, node) in leaves.chunks_exact(64).enumerate() {
-        for j in 0..LEAF {
-            let b = k * LEAF + j;
-            let p = read_u64(node, j * 8).ok_or_else(|| bad("head prefix"))?;
-            let off = read_u32(node, LEAF * 8 + j * 4).ok_or_else(|| bad("offset"))?;
-            if b >= blocks {
-                if p != u64::MAX || off != 0 {
-                    return Err(bad("leaf padding"));
-                }
-                continue;
-            }
-            if p < last || p == u64::MAX {
-                return Err(bad("head prefixes out of order"));
-            }
-            last = p;
-            let ok = match prev {
-                None => off == 0,
-                Some(q) => off > q,
-            };
-            if !ok || off as usize >= blob.len() {
-                return Err(bad("block offset"));
-            }
-            prev = Some(off);
-        }
-        if node
-            .get(LEAF * 12..)
-            .is_some_and(|pad| pad.iter().any(|&x| x != 0))
-        {
-            return Err(bad("leaf padding"));
-        }
+    let buckets = table.len() / BUCKET_BYTES;
+    if !table.len().is_multiple_of(BUCKET_BYTES)
+        || u32::try_from(buckets).is_err()
+        || buckets * format::BUCKET_SLOTS < h.domains as usize
+        || buckets == 0
+    {
+        return Err(Error::corrupt("name table: size"));
     }
     Ok(())
 }
 
-/// Decode one front-coded entry at `pos` into `buf` (which holds the previous key).
-/// Returns (key length, set id, next position).
-#[inline]
-fn decode_entry(blob: &[u8], pos: usize, buf: &mut [u8; BUF]) -> Option<(usize, u32, usize)> {
-    let shared = usize::from(*blob.get(pos)?);
-    let slen = usize::from(*blob.get(pos + 1)?);
-    let start = pos + 2;
-    let suffix = blob.get(start..start + slen)?;
-    let len = shared + slen;
-    buf.get_mut(shared..len)?.copy_from_slice(suffix);
-    let (set, next) = format::get_varint(blob, start + slen)?;
-    Some((len, set, next))
+/// Every slot of the name table: empty, or a non-zero tag with a known set id; as many
+/// filled slots as listed domains.
+fn validate_table(table: &[u8], h: &Header) -> Result<()> {
+    let bits = format::set_bits(h.sets);
+    let mut filled = 0u64;
+    for (i, w) in table.chunks_exact(8).enumerate() {
+        let v = read_u64(w, 0).unwrap_or(0);
+        if v == 0 {
+            continue;
+        }
+        if v >> bits == 0 || v & ((1u64 << bits) - 1) >= u64::from(h.sets) {
+            return Err(Error::corrupt(format!(
+                "name table: slot {i}: no fingerprint or an unknown set"
+            )));
+        }
+        filled += 1;
+    }
+    if filled != u64::from(h.domains) {
+        return Err(Error::corrupt(format!(
+            "name table: {filled} filled slots for {} domains",
+            h.domains
+        )));
+    }
+    Ok(())
 }
 
 fn url_record(sec: &[u8], n: usize, i: usize) -> Option<(&str, &str, CategorySetId)> {
@@ -1197,70 +943,6 @@ fn validate_sets(sec: &[u8], h: &Header) -> Result<()> {
     Ok(())
 }
 
-fn validate_domains(index: &[u8], blob: &[u8], h: &Header, layout: &IndexLayout) -> Result<()> {
-    let n = h.domains as usize;
-    let leaves = index.get(layout.leaves.clone()).unwrap_or(&[]);
-    let bloom = index.get(layout.bloom.clone()).unwrap_or(&[]);
-    let heavy = index.get(layout.heavy.clone()).unwrap_or(&[]);
-    let mut head_at: Option<usize> = None;
-    let mut buf = [0u8; BUF];
-    let mut prev = [0u8; BUF];
-    let mut fwd = [0u8; BUF];
-    let mut prev_len = 0usize;
-    let mut pos = 0usize;
-    for i in 0..n {
-        let bad = |what: &str| Error::corrupt(format!("domain entry {i}: {what}"));
-        if i % BLOCK == 0 {
-            let off =
-                read_u32(leaves, format::leaf_offset_at(i / BLOCK)).ok_or_else(|| bad("index"))?;
-            if off as usize != pos {
-                return Err(bad("block offset"));
-            }
-            if blob.get(pos) != Some(&0) {
-                return Err(bad("block head is not stored in full"));
-            }
-            head_at = Some(i / BLOCK);
-        }
-        let shared = usize::from(*blob.get(pos).ok_or_else(|| bad("truncated"))?);
-        if shared > prev_len {
-            return Err(bad("shared prefix longer than previous name"));
-        }
-        let (len, set, next) = decode_entry(blob, pos, &mut buf).ok_or_else(|| bad("truncated"))?;
-        if len > MAX_NAME_LEN || set >= h.sets {
-            return Err(bad("length or set out of range"));
-        }
-        let key = buf.get(..len).ok_or_else(|| bad("length"))?;
-        name::validate_labels(key).map_err(|e| bad(&e.to_string()))?;
-        if h.flags & format::FLAG_NO_SINGLE_LABEL != 0 && !key.contains(&b'.') {
-            return Err(bad("a single-label name in a file flagged as having none"));
-        }
-        if let Some(b) = head_at.take()
-            && read_u64(leaves, format::leaf_prefix_at(b)) != Some(format::prefix12(key))
-        {
-            return Err(bad("stored block-head prefix"));
-        }
-        let l = format::reverse_labels(key, &mut fwd).ok_or_else(|| bad("length"))?;
-        let fwd_name = fwd.get(..l).ok_or_else(|| bad("length"))?;
-        if !format::name_bloom_key(fwd_name, heavy)
-            .is_some_and(|k| format::bloom_may_contain(bloom, k))
-        {
-            return Err(bad("missing from the Bloom filter"));
-        }
-        if i > 0 && prev.get(..prev_len) >= Some(key) {
-            return Err(bad("not sorted"));
-        }
-        prev.get_mut(..len)
-            .ok_or_else(|| bad("length"))?
-            .copy_from_slice(key);
-        prev_len = len;
-        pos = next;
-    }
-    if pos != blob.len() {
-        return Err(Error::corrupt("trailing bytes in the domain section"));
-    }
-    Ok(())
-}
-
 /// The URL section's size against its record count, and its first and last offsets, at
 /// open; the records themselves are [`validate_urls`] (deep validation).
 fn check_urls(sec: &[u8], h: &Header) -> Result<()> {
@@ -1324,7 +1006,7 @@ fn url_hosts(sec: &[u8], h: &Header) -> UrlHosts {
             }
             continue;
         }
-        if let Some((_, hash)) = format::suffixes(host).last() {
+        if let Some((_, hash)) = format::suffixes(host, h.seed).last() {
             hosts.push((hash, i as u32, i as u32 + 1));
         }
         prev = Some(host);
@@ -1450,13 +1132,11 @@ mod tests {
         assert_eq!(cats(&db, "bad.org").unwrap().0, "bad.org");
         assert_eq!(db.metadata().created_unix, 42);
         assert_eq!(db.metadata().domains, 4);
-        let all: Vec<String> = db.domains().map(|d| d.0).collect();
-        assert_eq!(all.len(), 4);
     }
 
     #[test]
-    fn many_blocks_and_verify() {
-        // Hundreds of blocks; every name (and a subdomain) must be found, near misses not.
+    fn many_names_and_verify() {
+        // Thousands of names; every name (and a subdomain) must be found, near misses not.
         let names: Vec<String> = (0..5000)
             .map(|i| format!("h{}-{i}.d{}.t{}", i % 13, i % 97, i % 5))
             .collect();
@@ -1474,19 +1154,46 @@ mod tests {
         assert!(db.lookup("d1.t1").is_none());
     }
 
+    /// Byte offsets (in the file) of the filled slots of the name table.
+    fn filled_slots(db: &Database) -> Vec<usize> {
+        let table = db.sections[SEC_TABLE].clone();
+        (table.clone())
+            .step_by(8)
+            .filter(|&at| read_u64(db.bytes(), at) != Some(0))
+            .collect()
+    }
+
     #[test]
     fn deep_verify_catches_what_open_defers() {
-        // An unsorted blob with a valid checksum opens (structure and checksum are
-        // checked at open) but fails `verify`; lookups on it do not panic.
+        // Slots that no compiler writes, with a valid checksum: the file opens (structure
+        // and checksum are checked at open) but fails `verify`, and lookups do not panic.
         let (_d, db) = build(&[("a", "aa.com\nbb.com\n")], None);
+        let slots = filled_slots(&db);
+        assert_eq!(slots.len(), 2);
+        let set_bits = format::set_bits(db.header.sets);
+        // A set id past the set table.
         let mut bytes = db.bytes().to_vec();
-        let blob = db.sections[SEC_BLOB].clone();
-        let at = blob.start + 2 + "com.".len();
-        bytes[at] = b'z';
+        let v = read_u64(&bytes, slots[0]).unwrap() | ((1u64 << set_bits) - 1);
+        bytes[slots[0]..slots[0] + 8].copy_from_slice(&v.to_le_bytes());
         let bad = resealed(bytes);
-        assert!(bad.verify().is_err());
+        let err = bad.verify().unwrap_err().to_string();
+        assert!(err.contains("unknown set"), "{err}");
         let _ = bad.lookup("aa.com");
         let _ = bad.lookup("bb.com");
+        // A slot emptied: one filled slot fewer than the domains the header counts.
+        let mut bytes = db.bytes().to_vec();
+        bytes[slots[1]..slots[1] + 8].fill(0);
+        let err = resealed(bytes).verify().unwrap_err().to_string();
+        assert!(err.contains("1 filled slots for 2 domains"), "{err}");
+        // A table that is not whole buckets is refused at open.
+        let mut bytes = db.bytes().to_vec();
+        let len_at = 40 + 8 * SEC_TABLE;
+        let len = read_u64(&bytes, len_at).unwrap() - 8;
+        bytes[len_at..len_at + 8].copy_from_slice(&len.to_le_bytes());
+        bytes.drain(slots[1]..slots[1] + 8);
+        reseal(&mut bytes);
+        let err = Database::from_bytes(bytes).unwrap_err().to_string();
+        assert!(err.contains("name table: size"), "{err}");
     }
 
     /// Write the checksum of `bytes` into its header, as the compiler does.
@@ -1502,7 +1209,7 @@ mod tests {
     }
 
     #[test]
-    fn url_records_and_leaves_are_verified_deeply_and_open_defers_them() {
+    fn url_records_are_verified_deeply_and_open_defers_them() {
         let (_d, db) = build(&[("a", "aa.com\n")], Some("bb.com/x\ncc.com/y\n"));
         db.verify().unwrap();
         let urls = db.sections[SEC_URLS].clone();
@@ -1527,12 +1234,6 @@ mod tests {
         assert!(broken.verify().is_err());
         assert!(broken.url_match("bb.com", "/x").is_none());
         assert!(broken.url_match("cc.com", "/y").is_some());
-        // A leaf whose first block does not start at offset 0.
-        let mut bytes = db.bytes().to_vec();
-        let leaf = db.sections[SEC_INDEX].start + db.layout.leaves.start;
-        bytes[leaf + format::leaf_offset_at(0)] = 1;
-        let err = resealed(bytes).verify().unwrap_err().to_string();
-        assert!(err.contains("block index: block offset"), "{err}");
     }
 
     #[test]
@@ -1556,19 +1257,13 @@ mod tests {
     }
 
     #[test]
-    fn a_single_label_name_in_a_file_flagged_without_fails_verify() {
-        let (_d, db) = build(&[("a", "example.com\n"), ("b", "zip\n")], None);
-        let mut bytes = db.bytes().to_vec();
-        let flags = db.header.flags | format::FLAG_NO_SINGLE_LABEL;
-        bytes[12..16].copy_from_slice(&flags.to_le_bytes());
-        let flagged = resealed(bytes);
-        let err = flagged.verify().unwrap_err().to_string();
-        assert!(err.contains("single-label"), "{err}");
-        // An unknown flag is refused at open.
+    fn an_unknown_flag_is_refused_at_open() {
+        let (_d, db) = build(&[("a", "example.com\n")], None);
         let mut bytes = db.bytes().to_vec();
         bytes[12..16].copy_from_slice(&(db.header.flags | 4).to_le_bytes());
         reseal(&mut bytes);
-        assert!(Database::from_bytes(bytes).is_err());
+        let err = Database::from_bytes(bytes).unwrap_err().to_string();
+        assert!(err.contains("unknown flags"), "{err}");
     }
 
     #[test]
@@ -1620,13 +1315,13 @@ mod tests {
     fn older_versions_are_refused() {
         let (_d, db) = build(&[("a", "aa.com\n")], None);
         let mut bytes = db.bytes().to_vec();
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
         let err = Database::from_bytes(bytes).unwrap_err();
         assert!(matches!(
             err,
             Error::Version {
-                found: 2,
-                expected: 3
+                found: 3,
+                expected: 4
             }
         ));
         assert!(err.to_string().contains("recompile"));

@@ -5,17 +5,17 @@
 
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"GHFILTDB";
-/// Format version written and read by this build (3: label-chained suffix hashes, Bloom
-/// blocks grouped by registrable name with a "heavy suffix" bitmap, 12-character block-head
-/// prefixes, 64-byte aligned index; older files are refused).
-pub const VERSION: u32 = 3;
+/// Format version written and read by this build (4: listed names as fingerprints in a
+/// two-choice hash table of 64-byte buckets, in place of version 3's front-coded sorted
+/// names and block index; older files are refused).
+pub const VERSION: u32 = 4;
 /// Header flag: no listed domain is a single label (a top-level name such as `zip`), so
 /// a lookup need not ask the Bloom filter about a query's last label. Files without it
-/// (older ones, or lists that block a whole top-level domain) are searched as before.
+/// (lists that block a whole top-level domain) are searched as before.
 pub const FLAG_NO_SINGLE_LABEL: u32 = 1;
 /// Header flag: the checksum runs four independent lanes over the sections (see
-/// [`checksum`]), about four times as fast to verify at open as the single chain of
-/// files without it, which are still read.
+/// [`checksum`]), about four times as fast to verify at open as a single chain, which
+/// files without it use.
 pub const FLAG_CHECKSUM_LANES: u32 = 2;
 /// Every flag this build understands; a file with any other is refused.
 pub const KNOWN_FLAGS: u32 = FLAG_NO_SINGLE_LABEL | FLAG_CHECKSUM_LANES;
@@ -40,24 +40,16 @@ const SALT: [u32; 8] = [
     0x9efc_4947,
     0x5c6b_fb31,
 ];
-/// Entries per front-coded block.
-pub const BLOCK: usize = 16;
-/// Blocks per 64-byte leaf node of the block index: 5 head prefixes (u64), then their 5
-/// blob offsets (u32), then 4 zero bytes. A lookup reads both from one cache line.
-pub const LEAF: usize = 5;
+/// Slots per bucket of the name table: eight u64 slots, one 64-byte cache line.
+pub const BUCKET_SLOTS: usize = 8;
+/// Bytes per bucket.
+pub const BUCKET_BYTES: usize = BUCKET_SLOTS * 8;
+/// How full the compiler makes the name table, in percent of its slots (a two-choice
+/// table of eight-slot buckets fills to about 98% before insertion fails).
+pub const TABLE_LOAD_PERCENT: usize = 94;
 
-/// Byte offset of block `b`'s head prefix in the leaf nodes.
-#[inline]
-pub fn leaf_prefix_at(b: usize) -> usize {
-    (b / LEAF) * 64 + (b % LEAF) * 8
-}
-
-/// Byte offset of block `b`'s blob offset in the leaf nodes.
-#[inline]
-pub fn leaf_offset_at(b: usize) -> usize {
-    (b / LEAF) * 64 + LEAF * 8 + (b % LEAF) * 4
-}
-/// Number of sections, in file order: metadata, sets, block index, domain blob, urls.
+/// Number of sections, in file order: metadata, sets, index (Bloom filter and bitmap),
+/// name table, urls.
 pub const SECTIONS: usize = 5;
 /// Offset of the checksum field in the header.
 pub const CHECKSUM_AT: usize = 40 + 8 * SECTIONS;
@@ -67,7 +59,7 @@ pub const HEADER_LEN: usize = CHECKSUM_AT + 8;
 pub const SEC_META: usize = 0;
 pub const SEC_SETS: usize = 1;
 pub const SEC_INDEX: usize = 2;
-pub const SEC_BLOB: usize = 3;
+pub const SEC_TABLE: usize = 3;
 pub const SEC_URLS: usize = 4;
 
 /// Header fields (everything but the checksum).
@@ -79,7 +71,8 @@ pub struct Header {
     pub urls: u32,
     pub sets: u32,
     pub categories: u32,
-    pub block: u32,
+    /// Seed of the name table's placement ([`table_place`]), chosen by the compiler.
+    pub seed: u32,
     /// log2 of the heavy-suffix bitmap's size in 64-bit words (0..=[`MAX_HEAVY_LOG2`]).
     pub heavy_log2: u32,
     pub section_len: [u64; SECTIONS],
@@ -96,7 +89,7 @@ impl Header {
             self.urls,
             self.sets,
             self.categories,
-            self.block,
+            self.seed,
             self.heavy_log2,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
@@ -125,7 +118,7 @@ impl Header {
             urls: u(3)?,
             sets: u(4)?,
             categories: u(5)?,
-            block: u(6)?,
+            seed: u(6)?,
             heavy_log2: u(7)?,
             section_len,
         })
@@ -148,35 +141,6 @@ pub fn read_u32(b: &[u8], at: usize) -> Option<u32> {
 pub fn read_u64(b: &[u8], at: usize) -> Option<u64> {
     let s: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
     Some(u64::from_le_bytes(s))
-}
-
-/// Append an unsigned LEB128 varint.
-pub fn put_varint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Read an unsigned LEB128 varint (at most 5 bytes, must fit in u32); returns value and
-/// new position.
-#[inline]
-pub fn get_varint(b: &[u8], mut at: usize) -> Option<(u32, usize)> {
-    let mut v: u32 = 0;
-    for shift in [0u32, 7, 14, 21, 28] {
-        let byte = *b.get(at)?;
-        at += 1;
-        let part = u32::from(byte & 0x7f);
-        if shift == 28 && part > 0x0f {
-            return None;
-        }
-        v |= part << shift;
-        if byte & 0x80 == 0 {
-            return Some((v, at));
-        }
-    }
-    None
 }
 
 /// 64-bit checksum of the file with the checksum field skipped. Each step
@@ -245,65 +209,12 @@ fn hash_into(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
-/// Reverse the labels of a normalised name: `a.b.example.com` → `com.example.b.a`.
-/// Returns the length written; `out` must be at least `name.len()` long.
-pub fn reverse_labels(name: &[u8], out: &mut [u8]) -> Option<usize> {
-    let mut pos = 0usize;
-    for (i, label) in name.rsplit(|&b| b == b'.').enumerate() {
-        if i > 0 {
-            *out.get_mut(pos)? = b'.';
-            pos += 1;
-        }
-        out.get_mut(pos..pos + label.len())?.copy_from_slice(label);
-        pos += label.len();
-    }
-    Some(pos)
-}
-
 /// Largest `heavy_log2` accepted (a 1 MiB bitmap).
 pub const MAX_HEAVY_LOG2: u32 = 17;
 
-/// Rank of a name byte in an order-preserving alphabet of 40 symbols: 0 is "end of name",
-/// then `-`, `.`, digits, `_`, letters. Bytes outside the alphabet (which a normalised
-/// name never has) take the rank of the nearest symbol below them, which keeps the
-/// mapping monotone (never strict order violations, only more ties).
-const RANK40: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0usize;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = match c {
-            0..=b'-' => 1,
-            b'.' | b'/' => 2,
-            b'0'..=b'9' => 3 + (c - b'0'),
-            b':'..=b'^' => 12,
-            b'_'..=b'`' => 13,
-            b'a'..=b'z' => 14 + (c - b'a'),
-            _ => 39,
-        };
-        b += 1;
-    }
-    t
-};
-
-/// The first 12 bytes of a reversed key packed in base 40 (40^12 < 2^64): monotone in
-/// the byte order of keys, so it can stand in for the key in a search; equal values may
-/// still hide different keys (a tie), which the search settles on the full names.
-#[inline]
-pub fn prefix12(key: &[u8]) -> u64 {
-    let mut v: u64 = 0;
-    for i in 0..12 {
-        let r = key
-            .get(i)
-            .map_or(0, |&b| RANK40.get(usize::from(b)).copied().unwrap_or(39));
-        v = v * 40 + u64::from(r);
-    }
-    v
-}
-
 /// Zero bytes at the start of the index section so that the Bloom filter (and, as its
-/// sizes are multiples of 64 bytes, the bitmap and the block-head nodes) start at a file
-/// offset that is a multiple of 64: one probe, one cache line.
+/// sizes are multiples of 64 bytes, the bitmap and the name table after it) start at a
+/// file offset that is a multiple of 64: one probe, one cache line.
 pub fn index_padding(section_start: usize) -> usize {
     (64 - section_start % 64) % 64
 }
@@ -340,10 +251,15 @@ fn lower8(w: u64) -> u64 {
 
 /// The suffixes of a forward name, shortest first (`www.example.com`: `com`,
 /// `example.com`, `www.example.com`), each as (byte offset where it starts, hash). Each
-/// suffix's hash extends its parent's by one label (8 bytes per step, then the label
-/// length) and is finalised with the murmur3 mixer, so every byte is hashed once; ASCII
-/// upper case is folded while hashing. Part of the file format: the Bloom filter and
-/// the heavy-suffix bitmap are built with it.
+/// suffix's hash extends its parent's by one label: the label's bytes eight at a time, the
+/// last word carrying the label's length in its top byte (a word of its own when the
+/// length is a multiple of eight), so that a label's words are never those of another
+/// label or of a run of labels; each word is folded in with `fmix(state ^ word)`, a full
+/// avalanche, so that names differing in a byte or two do not collide, as they would with
+/// a multiply alone. ASCII upper case is folded while hashing. `seed` is the file's
+/// (header field `seed`): a compiler that meets two listed names with one hash picks
+/// another. Part of the file format: the Bloom filter, the heavy-suffix bitmap and the
+/// name table are built with it.
 #[derive(Debug, Clone)]
 pub struct Suffixes<'a> {
     name: &'a [u8],
@@ -352,13 +268,13 @@ pub struct Suffixes<'a> {
     state: u64,
 }
 
-/// The [`Suffixes`] of `name`.
+/// The [`Suffixes`] of `name` under `seed`.
 #[inline]
-pub fn suffixes(name: &[u8]) -> Suffixes<'_> {
+pub fn suffixes(name: &[u8], seed: u32) -> Suffixes<'_> {
     Suffixes {
         name,
         end: Some(name.len()),
-        state: 0x243f_6a88_85a3_08d3,
+        state: 0x243f_6a88_85a3_08d3 ^ u64::from(seed).wrapping_mul(0x9e37_79b9_7f4a_7c15),
     }
 }
 
@@ -375,19 +291,15 @@ impl Iterator for Suffixes<'_> {
         for c in &mut chunks {
             let mut a = [0u8; 8];
             a.copy_from_slice(c);
-            self.state = mix(self.state, lower8(u64::from_le_bytes(a)));
+            self.state = fmix(self.state ^ lower8(u64::from_le_bytes(a)));
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = 0u64;
-            for (j, &b) in rest.iter().enumerate() {
-                w |= u64::from(b) << (8 * j);
-            }
-            self.state = mix(self.state, lower8(w));
+        let mut w = (label.len() as u64 & 0xff) << 56;
+        for (j, &b) in chunks.remainder().iter().enumerate() {
+            w |= u64::from(b) << (8 * j);
         }
-        self.state = mix(self.state, 0x100 | label.len() as u64);
+        self.state = fmix(self.state ^ lower8(w));
         self.end = start.checked_sub(1);
-        Some((start, fmix(self.state)))
+        Some((start, self.state))
     }
 }
 
@@ -400,9 +312,14 @@ impl Iterator for Suffixes<'_> {
 /// `co.uk`); shorter suffixes (`com`, `co.uk`) use their own, hot, blocks. The same
 /// function builds the filter and queries it.
 #[inline]
-pub fn for_each_bloom_key(name: &[u8], heavy: &[u8], mut f: impl FnMut(usize, usize, (u64, u64))) {
+pub fn for_each_bloom_key(
+    name: &[u8],
+    seed: u32,
+    heavy: &[u8],
+    mut f: impl FnMut(usize, usize, (u64, u64)),
+) {
     let mut group: Option<u64> = None;
-    for (i, (start, h)) in suffixes(name).enumerate() {
+    for (i, (start, h)) in suffixes(name, seed).enumerate() {
         // `start > 0`: not yet the whole name, so a heavy suffix passes the group on.
         let block = match group {
             Some(g) => g,
@@ -417,9 +334,9 @@ pub fn for_each_bloom_key(name: &[u8], heavy: &[u8], mut f: impl FnMut(usize, us
 }
 
 /// The Bloom key of the whole name (its longest suffix), see [`for_each_bloom_key`].
-pub fn name_bloom_key(name: &[u8], heavy: &[u8]) -> Option<(u64, u64)> {
+pub fn name_bloom_key(name: &[u8], seed: u32, heavy: &[u8]) -> Option<(u64, u64)> {
     let mut key = None;
-    for_each_bloom_key(name, heavy, |_, _, k| key = Some(k));
+    for_each_bloom_key(name, seed, heavy, |_, _, k| key = Some(k));
     key
 }
 
@@ -502,4 +419,62 @@ pub fn bloom_may_contain(bytes: &[u8], (bh, h): (u64, u64)) -> bool {
         missing |= m & !u64::from_le_bytes(w);
     }
     missing == 0
+}
+
+/// Number of buckets the compiler first tries for `domains` names (at least one).
+pub fn table_buckets(domains: usize) -> usize {
+    domains
+        .saturating_mul(100)
+        .div_ceil(BUCKET_SLOTS * TABLE_LOAD_PERCENT)
+        .max(1)
+}
+
+/// Low bits of a table slot that hold the name's category-set id: enough for `sets` ids,
+/// at least one. The other `64 - set_bits` bits are the name's fingerprint.
+pub fn set_bits(sets: u32) -> u32 {
+    (32 - sets.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// Where the name of hash `h` (its whole-name [`suffixes`] hash) may sit in a table of
+/// `buckets` buckets (`<= 2^32`), and its tag: two candidate buckets, chosen by the two
+/// halves of `h`, and a non-zero fingerprint in the slot's high `64 - set_bits` bits,
+/// from a further mix of `h`. A slot holds `tag | set id`; an empty slot is 0, which no
+/// tag matches.
+#[inline]
+pub fn table_place(h: u64, buckets: usize, set_bits: u32) -> (usize, usize, u64) {
+    let n = buckets as u64;
+    let b1 = ((h & 0xffff_ffff) * n) >> 32;
+    let b2 = ((h >> 32) * n) >> 32;
+    let tag = fmix(h ^ 0x6a09_e667_f3bc_c909) >> set_bits << set_bits;
+    let tag = if tag == 0 { 1u64 << set_bits } else { tag };
+    (b1 as usize, b2 as usize, tag)
+}
+
+/// Does slot value `v` hold the name of tag `tag`?
+#[inline]
+pub fn slot_matches(v: u64, tag: u64, set_bits: u32) -> bool {
+    (v ^ tag) >> set_bits == 0
+}
+
+/// The category-set id stored for the name of hash `h` in the table `table` (buckets of
+/// eight little-endian u64 slots), or `None` when it is not listed. Both candidate
+/// buckets are read before either is looked at, so that their cache misses overlap; the
+/// compiler guarantees that at most one slot of them carries the name's tag.
+#[inline]
+pub fn table_find(table: &[u8], h: u64, set_bits: u32) -> Option<u32> {
+    let buckets = table.len() / BUCKET_BYTES;
+    if buckets == 0 || set_bits > 32 {
+        return None;
+    }
+    let (b1, b2, tag) = table_place(h, buckets, set_bits);
+    let line = |b: usize| table.get(b * BUCKET_BYTES..(b + 1) * BUCKET_BYTES);
+    let (l1, l2) = (line(b1)?, line(b2)?);
+    let mut found = 0u64;
+    for w in l1.chunks_exact(8).chain(l2.chunks_exact(8)) {
+        let v = u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default());
+        if slot_matches(v, tag, set_bits) {
+            found = v;
+        }
+    }
+    (found != 0).then(|| (found & ((1u64 << set_bits) - 1)) as u32)
 }

@@ -26,16 +26,16 @@
 //! (names, UT1 aliases and `usage` tags), [`Metadata`], [`compile::Progress`] and
 //! [`CompileReport`] (progress bars and import summaries).
 //!
-//! ## File format (version 3)
+//! ## File format (version 4)
 //!
 //! Little-endian throughout. Every field is read from a bounds-checked slice; the index
-//! section is padded so that its parts start at 64-byte file offsets (one probe, one
-//! cache line), which only matters for speed.
+//! section is padded so that the Bloom filter, and the name table after it, start at
+//! 64-byte file offsets (one probe, one cache line), which only matters for speed.
 //!
 //! ```text
 //! header (88 bytes)
 //!   0  magic      "GHFILTDB"
-//!   8  version    u32 = 3 (older files are refused with `Error::Version`)
+//!   8  version    u32 = 4 (older files are refused with `Error::Version`)
 //!  12  flags      u32   bit 0: no listed domain is a single label (lookups then skip
 //!                        the Bloom probe of a query's last label); bit 1: the checksum
 //!                        runs four lanes (format::checksum); other bits 0
@@ -43,9 +43,9 @@
 //!  20  urls       u32   distinct URL entries
 //!  24  sets       u32   distinct category sets
 //!  28  categories u32
-//!  32  block      u32 = 16 (entries per front-coded block)
+//!  32  seed       u32   seed of the name hashes (format::suffixes), chosen by the compiler
 //!  36  heavy_log2 u32   log2 of the heavy-suffix bitmap's size in u64 words (3..=17)
-//!  40  section lengths, 5 x u64: meta, sets, index, blob, urls
+//!  40  section lengths, 5 x u64: meta, sets, index, table, urls
 //!  80  checksum   u64 over the whole file except these 8 bytes (see format.rs)
 //! sections, contiguous from byte 88, in this order, ending exactly at end of file:
 //!   meta   created_unix i64; u32 n_categories; per category: str name, strs aliases,
@@ -60,28 +60,29 @@
 //!            label-chained suffix hashes, every suffix at or above a name's group
 //!            (its shortest non-heavy suffix of 2+ labels) in the group's block;
 //!          heavy-suffix bitmap: 2^heavy_log2 u64 words; a suffix of 2+ labels with more
-//!            than HEAVY_ABOVE (8) listed names below it is marked (bit (h >> 7) mod size);
-//!          leaf nodes, one per 5 blocks of B = ceil(domains/16): 5 u64 block-head
-//!            prefixes (format::prefix12: the first 12 bytes in base 40, monotone;
-//!            u64::MAX after the last block), 5 u32 blob offsets of the heads (first 0,
-//!            strictly increasing; 0 after the last block), 4 zero bytes
-//!   blob   domains sorted by their label-reversed name (`a.b.example.com` is stored as
-//!          `com.example.b.a`), strictly ascending, each entry:
-//!            u8 shared-prefix length with the previous name (0 at a block head),
-//!            u8 suffix length, suffix bytes, LEB128 category-set id
+//!            than HEAVY_ABOVE (8) listed names below it is marked (bit (h >> 7) mod size)
+//!   table  the name table: buckets of 8 u64 slots (64 bytes), at least domains/8 of
+//!          them; every listed domain fills one slot of one of its two buckets
+//!          (format::table_place, from its whole-name hash h): tag | set id, where the
+//!          set id takes the low set_bits(sets) bits and the tag, a non-zero fingerprint
+//!          of h, the rest; an empty slot is 0; no domain sees a second slot with its tag
+//!          in its two buckets
 //!   urls   u32 offsets[urls+1] into the string area, u32 set id[urls], string area of
 //!          records `host/path` (host normalised, path starting with `/`), sorted by
 //!          (host, path)
 //! ```
 //!
+//! The file holds no listed names, only their fingerprints: it answers which categories
+//! a name is in, but cannot list its names (the sources can). Why that is exact enough,
+//! with the odds, is in [`compile`](mod@compile) ("Layout choice").
+//!
 //! [`Database::open`] refuses (with [`Error`], never a panic) a file whose magic,
-//! version, flags, section lengths, checksum, index length, set table, category ids,
-//! metadata or URL section size are wrong. The per-entry checks (block offsets and head
-//! prefixes in the index leaves, prefix lengths, name syntax, sort order, set ids of
-//! entries, Bloom membership, and each URL record's host, UTF-8, set and order) are
-//! [`Database::verify`], which `open` does NOT run: they cost ~75 ns per domain (~0.4 s at
-//! 5M domains) against a 50 ms cold-load goal, and a batch helper or a DNS server that
-//! starts often should not pay for them each time. This is safe because (1) the
+//! version, flags, section lengths, checksum, index or table size, set table, category
+//! ids, metadata or URL section size are wrong. The per-entry checks (each table slot's
+//! set id and the count of filled slots, and each URL record's host, UTF-8, set and order)
+//! are [`Database::verify`], which `open` does NOT run: they read every slot and record,
+//! several milliseconds at 5M domains, and a batch helper that starts for each run should
+//! not pay for them each time. This is safe because (1) the
 //! checksum, verified at open over every byte, refuses any accidental corruption, and (2)
 //! every read on the lookup path is bounds-checked (`get`, never indexing), so even a
 //! crafted file with a valid checksum can only give wrong answers, never a panic or an
@@ -96,29 +97,21 @@
 //!
 //! ## Memory budget
 //!
-//! Measured on the UT1 snapshot in `../shared/data/ut1` beside the repository (all 69 category folders;
-//! `adult/domains` is absent there): 532,113 distinct domains, 23,266 URL entries,
-//! 374 distinct category sets; file 7,090,173 bytes = **13.3 bytes per domain** for the
-//! whole file, of which **11.1 bytes per domain** is what lookups touch (index + blob +
-//! sets; the rest is URL entries and metadata). The target was <= 16. Run
-//! `cargo run --release -p gatehouse-filter --example measure` to re-measure (it also
-//! prints compile time and lookup latency). The mapping is shared, read-only and
-//! page-cache backed, so several processes serving the same file share it; on Linux it
-//! asks for 2 MiB pages before it is populated, so that a file read in cold is cached in
-//! huge folios (see `map_file` in [`db`]).
-//!
-//! (Those figures are for format version 1. Version 3 adds 1.25 bytes per domain of
-//! Bloom filter, 0.8 bytes per domain of leaf nodes and a small bitmap: at adult scale,
-//! 4.99M domains, the file is 15.0 bytes per domain; see docs/benchmarks.md "Filter
-//! lookups".)
+//! At adult scale (4,987,523 listed domains, 61 category sets) the file is 10.0 bytes per
+//! domain: 1.25 of Bloom filter, 8.5 of name table (8-byte slots, 94% full), the rest URL
+//! entries, sets and metadata (docs/benchmarks.md, "Filter lookups"; the target is
+//! <= 16). The mapping is shared, read-only and page-cache backed, so several processes
+//! serving the same file share it; on Linux it asks for 2 MiB pages before it is
+//! populated, so that a file read in cold is cached in huge folios (see `map_file` in
+//! [`db`]).
 //!
 //! Lookups hash every suffix of the query in one pass and probe the Bloom filter for
 //! each (but the last label alone, `com`, when the file says no single-label name is
 //! listed); a name's suffixes from its registrable part up share one block (so a miss costs
 //! one random cache line), all probes are made before any branch on the result so that
-//! their cache misses overlap, and only a positive probe searches the block index (a
-//! static B-tree over the head prefixes, [`db`]) and scans one front-coded block.
-//! Adult-scale figures (benchmark `benches/lookup.rs`) are in docs/benchmarks.md.
+//! their cache misses overlap, and only a positive probe reads the suffix's two buckets
+//! of the name table. Adult-scale figures (benchmark `benches/lookup.rs`) are in
+//! docs/benchmarks.md.
 //!
 //! ## Unsafe code
 //!
