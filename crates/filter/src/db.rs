@@ -283,10 +283,8 @@ pub struct Probe<'db, 'h> {
     host: &'h [u8],
     /// Where suffix `i` (0 = the last label alone) starts in `host`.
     starts: [u8; format::MAX_LABELS],
-    /// The hash of suffix `i` ([`format::suffixes`]).
-    hashes: [u64; format::MAX_LABELS],
-    /// Suffixes that passed the Bloom filter and are not yet searched (bit `i` = suffix `i`).
-    maybe: u128,
+    /// The suffixes that passed the Bloom filter.
+    passed: Passed,
     /// Suffixes that have URL entries.
     urls: u128,
     /// Their records (`start..end`), for the first [`URL_RANGES`] of them (shortest
@@ -297,11 +295,56 @@ pub struct Probe<'db, 'h> {
 /// Suffixes of one host whose URL records a [`Probe`] keeps (more is unheard of).
 const URL_RANGES: usize = 4;
 
+/// Suffixes of one host that passed the Bloom filter whose hashes [`Passed`] keeps: a
+/// miss has none or one, a hit one or two. Beyond these (never seen) a suffix is hashed
+/// again when it is searched.
+const KEPT_HASHES: usize = 4;
+
+/// The suffixes of one host that passed the Bloom filter, with their hashes (kept small:
+/// a probe is built and moved for every query).
+#[derive(Debug, Clone, Copy, Default)]
+struct Passed {
+    /// Bit `i`: suffix `i` passed and is not yet searched.
+    maybe: u128,
+    /// Bit `i`: suffix `i` passed (the rank of its bit among these indexes `hashes`).
+    all: u128,
+    hashes: [u64; KEPT_HASHES],
+}
+
+impl Passed {
+    /// Record that suffix `i`, of hash `h`, passed (suffixes in increasing `i`).
+    #[inline]
+    fn push(&mut self, i: usize, h: u64) {
+        if let Some(slot) = self.hashes.get_mut(self.all.count_ones() as usize) {
+            *slot = h;
+        }
+        self.all |= 1u128 << (i & 127);
+        self.maybe = self.all;
+    }
+
+    /// Take the most specific suffix not yet searched: its index and hash (`host` and
+    /// `seed` hash it again when its hash was not kept).
+    #[inline]
+    fn pop(&mut self, host: &[u8], seed: u32) -> Option<(usize, u64)> {
+        if self.maybe == 0 {
+            return None;
+        }
+        let i = 127 - self.maybe.leading_zeros() as usize;
+        self.maybe &= !(1u128 << i);
+        let rank = (self.all & ((1u128 << i) - 1)).count_ones() as usize;
+        let h = match self.hashes.get(rank) {
+            Some(&h) => h,
+            None => format::suffixes(host, seed).nth(i)?.1,
+        };
+        Some((i, h))
+    }
+}
+
 impl std::fmt::Debug for Probe<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Probe")
             .field("host", &String::from_utf8_lossy(self.host))
-            .field("maybe", &self.maybe)
+            .field("maybe", &self.passed.maybe)
             .field("urls", &self.urls)
             .finish()
     }
@@ -311,10 +354,7 @@ impl<'db> Probe<'db, '_> {
     /// The next listed suffix of the host, most specific first: where it starts in the
     /// host as given, and its categories. `None` once every listed suffix has been found.
     pub fn next_listed(&mut self) -> Option<(usize, CategorySet<'db>)> {
-        if self.maybe == 0 {
-            return None;
-        }
-        self.db.resolve(&self.starts, &self.hashes, &mut self.maybe)
+        self.db.resolve(self.host, &self.starts, &mut self.passed)
     }
 
     /// Whether any suffix of the host has URL entries (probed with `urls`).
@@ -571,17 +611,15 @@ impl Database {
     fn lookup_ascii(&self, host: &[u8]) -> Option<Match<'_>> {
         let host = host.strip_suffix(b".").unwrap_or(host);
         let mut starts = [0u8; format::MAX_LABELS];
-        let mut hashes = [0u64; format::MAX_LABELS];
-        let (_, mut maybe) = self.bloom_pass(host, |i, start, hash| {
-            if let (Some(s), Some(h)) = (starts.get_mut(i), hashes.get_mut(i)) {
+        let (_, mut passed) = self.bloom_pass(host, |i, start, _| {
+            if let Some(s) = starts.get_mut(i) {
                 *s = start as u8;
-                *h = hash;
             }
         });
-        if maybe == 0 {
+        if passed.maybe == 0 {
             return None;
         }
-        let (start, categories) = self.resolve(&starts, &hashes, &mut maybe)?;
+        let (start, categories) = self.resolve(host, &starts, &mut passed)?;
         let suffix = host.get(start..)?;
         let mut m = Match {
             name: [0u8; MAX_NAME_LEN],
@@ -596,55 +634,52 @@ impl Database {
 
     /// Hash and probe in the Bloom filter every suffix of `host` (ASCII, no trailing dot),
     /// calling `each(i, start, hash)` for suffix `i` (0 = the last label alone) starting
-    /// at byte `start`: its label count and the suffixes that may be listed (bit `i`).
-    /// Nothing may be listed for an empty or too long host.
+    /// at byte `start`: its label count and the suffixes that may be listed. Nothing may
+    /// be listed for an empty or too long host.
     #[inline(always)]
-    fn bloom_pass(&self, host: &[u8], mut each: impl FnMut(usize, usize, u64)) -> (usize, u128) {
+    fn bloom_pass(&self, host: &[u8], mut each: impl FnMut(usize, usize, u64)) -> (usize, Passed) {
         let index = self.section(SEC_INDEX);
         let (Some(bloom), Some(heavy)) = (
             index.get(self.layout.bloom.clone()),
             index.get(self.layout.heavy.clone()),
         ) else {
-            return (0, 0);
+            return (0, Passed::default());
         };
         if host.is_empty() || host.len() > MAX_NAME_LEN {
-            return (0, 0);
+            return (0, Passed::default());
         }
         // Probe every suffix before looking at any result: no data-dependent branch
         // between the loads, so their cache misses overlap (and all suffixes from the
         // group up share one line).
         // The last label alone (`com`) is asked only when such names are listed.
         let first = usize::from(self.header.flags & format::FLAG_NO_SINGLE_LABEL != 0);
-        let (mut labels, mut maybe) = (0usize, 0u128);
+        let (mut labels, mut passed) = (0usize, Passed::default());
         format::for_each_bloom_key(host, self.header.seed, heavy, |i, start, key| {
             labels = i + 1;
-            if i >= first {
-                maybe |= u128::from(format::bloom_may_contain(bloom, key)) << (i & 127);
+            if i >= first && format::bloom_may_contain(bloom, key) {
+                passed.push(i, key.1);
             }
             each(i, start, key.1);
         });
         if labels > format::MAX_LABELS {
-            return (labels, 0);
+            return (labels, Passed::default());
         }
-        (labels, maybe)
+        (labels, passed)
     }
 
-    /// The most specific listed suffix among the suffixes marked in `maybe` (bit `i` =
-    /// suffix `i`, of hash `hashes[i]`, starting at byte `starts[i]`), which passed the
-    /// Bloom filter: where it starts, and its categories. The bits searched are cleared,
-    /// so a second call finds the next one.
+    /// The most specific listed suffix of `host` among those in `passed` not yet searched
+    /// (suffix `i` starts at byte `starts[i]`): where it starts, and its categories. The
+    /// suffixes searched are taken out of `passed`, so a second call finds the next one.
     fn resolve(
         &self,
+        host: &[u8],
         starts: &[u8; format::MAX_LABELS],
-        hashes: &[u64; format::MAX_LABELS],
-        maybe: &mut u128,
+        passed: &mut Passed,
     ) -> Option<(usize, CategorySet<'_>)> {
         let table = self.section(SEC_TABLE);
-        while *maybe != 0 {
-            // Most specific (longest) suffix first.
-            let i = 127 - maybe.leading_zeros() as usize;
-            *maybe &= !(1u128 << i);
-            if let Some(set) = format::table_find(table, *hashes.get(i)?, self.set_bits) {
+        // Most specific (longest) suffix first.
+        while let Some((i, h)) = passed.pop(host, self.header.seed) {
+            if let Some(set) = format::table_find(table, h, self.set_bits) {
                 return Some((usize::from(*starts.get(i)?), self.set(CategorySetId(set))?));
             }
         }
@@ -664,14 +699,12 @@ impl Database {
         // (non-ASCII: nothing found; hashing folds ASCII case only)
         let host = if host.is_ascii() { host } else { &[] };
         let mut starts = [0u8; format::MAX_LABELS];
-        let mut hashes = [0u64; format::MAX_LABELS];
         let mut found_urls = 0u128;
         let mut url_ranges = [(0u8, 0u32, 0u32); URL_RANGES];
         let url_hosts = (urls && self.header.urls > 0).then_some(&self.url_hosts);
-        let (labels, maybe) = self.bloom_pass(host, |i, start, hash| {
-            if let (Some(s), Some(h)) = (starts.get_mut(i), hashes.get_mut(i)) {
+        let (labels, passed) = self.bloom_pass(host, |i, start, hash| {
+            if let Some(s) = starts.get_mut(i) {
                 *s = start as u8;
-                *h = hash;
             }
             if let Some((start, end)) = url_hosts.and_then(|u| u.get(hash)) {
                 let k = found_urls.count_ones() as usize;
@@ -688,8 +721,7 @@ impl Database {
             db: self,
             host,
             starts,
-            hashes,
-            maybe,
+            passed,
             urls: found_urls,
             url_ranges,
         }
@@ -1309,6 +1341,32 @@ mod tests {
         let mut p = db.probe("notexample.com", true);
         assert!(p.next_listed().is_none());
         assert!(!p.has_url_entries());
+    }
+
+    #[test]
+    fn a_probe_finds_listed_suffixes_beyond_the_hashes_it_keeps() {
+        // Seven listed suffixes of one host: more than `KEPT_HASHES`, so the less specific
+        // ones are hashed again when searched.
+        let names = [
+            "example.com",
+            "f.example.com",
+            "e.f.example.com",
+            "d.e.f.example.com",
+            "c.d.e.f.example.com",
+            "b.c.d.e.f.example.com",
+            "a.b.c.d.e.f.example.com",
+        ];
+        assert!(names.len() > KEPT_HASHES);
+        let (_d, db) = build(&[("a", &names.join("\n"))], None);
+        let host = "x.a.b.c.d.e.f.example.com";
+        let mut p = db.probe(host, false);
+        let found: Vec<&str> = std::iter::from_fn(|| p.next_listed())
+            .map(|(start, _)| &host[start..])
+            .collect();
+        let mut want = names.to_vec();
+        want.reverse();
+        assert_eq!(found, want);
+        assert_eq!(db.lookup(host).unwrap().name(), names[6]);
     }
 
     #[test]

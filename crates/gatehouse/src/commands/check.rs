@@ -697,15 +697,25 @@ impl Helper<'_> {
         const CLOCK_EVERY: u32 = 64;
         let mut now = now;
         let mut count = 0u32;
-        let mut rest = lines;
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
-            let (mut line, tail) = rest.split_at(nl);
-            while let Some(l) = line.strip_suffix(b"\r") {
-                line = l;
+        // One UTF-8 check for the whole read; only if it fails, one per line (so that the
+        // line that is not UTF-8 gets the error).
+        let whole = std::str::from_utf8(lines).ok();
+        let mut at = 0usize;
+        while let Some(nl) = lines.get(at..).and_then(|rest| memchr::memchr(b'\n', rest)) {
+            let mut end = at + nl;
+            while end > at && lines.get(end - 1) == Some(&b'\r') {
+                end -= 1;
             }
-            answer(line, self.filter, self.identities, now, scratch, out);
+            let text = match whole {
+                Some(t) => t.get(at..end),
+                None => lines.get(at..end).and_then(|l| std::str::from_utf8(l).ok()),
+            };
+            match text {
+                Some(line) => answer(line, self.filter, self.identities, now, scratch, out),
+                None => out.extend_from_slice(b"BH message=\"line is not UTF-8\""),
+            }
             out.push(b'\n');
-            rest = tail.get(1..).unwrap_or_default();
+            at += nl + 1;
             count += 1;
             if count.is_multiple_of(CLOCK_EVERY) {
                 now = Timestamp::now();
@@ -735,18 +745,14 @@ impl<'a> Iterator for Fields<'a> {
 
 /// Append the answer to one helper line (without the newline) to `out`.
 fn answer(
-    line: &[u8],
+    line: &str,
     filter: &Filter,
     identities: &Identities,
     now: Timestamp,
     scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) {
-    let Ok(text) = std::str::from_utf8(line) else {
-        out.extend_from_slice(b"BH message=\"line is not UTF-8\"");
-        return;
-    };
-    let mut fields = Fields(text);
+    let mut fields = Fields(line);
     let mut first = fields.next();
     // With `concurrency=N`, squid puts a numeric channel ID first; echo it back.
     if let Some(id) = first.filter(|f| f.bytes().all(|b| b.is_ascii_digit())) {

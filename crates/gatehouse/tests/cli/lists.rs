@@ -312,6 +312,30 @@ fn batch_answers_every_line_in_order_and_survives_a_malformed_one() {
 }
 
 #[test]
+fn batch_answers_a_line_that_is_not_utf8_with_an_error_and_the_lines_around_it_as_usual() {
+    let f = fixture();
+    let (db, _) = f.compile();
+    let mut input = b"http://www.casino-example.com/x 10.0.0.1/- - GET\n".to_vec();
+    input.extend_from_slice(b"http://caf\xe9-example.com/ 10.0.0.2/- - GET\n");
+    input.extend_from_slice(b"http://badexample.com/ 10.0.0.3/- ks2 GET\n");
+    let mut cmd = f
+        .site
+        .command(&["check", "--batch", "--as-default", "ks2", "--lists"]);
+    cmd.arg(&db);
+    let run = Run::of_bytes(cmd, Some(&input)).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "OK status=302 url=\"http://block.gatehouse.invalid/?category=gambling&host=www.casino-example.com\"",
+            "BH message=\"line is not UTF-8\"",
+            "OK",
+        ],
+        "{run}"
+    );
+}
+
+#[test]
 fn batch_answers_crlf_lines_lines_longer_than_its_buffer_and_a_last_line_without_newline() {
     let f = fixture();
     let (db, _) = f.compile();

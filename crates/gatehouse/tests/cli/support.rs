@@ -55,7 +55,12 @@ impl fmt::Display for Run {
 
 impl Run {
     /// Run `cmd` to the end, feeding it `input` on standard input if given.
-    pub fn of(mut cmd: Command, input: Option<&str>) -> Self {
+    pub fn of(cmd: Command, input: Option<&str>) -> Self {
+        Self::of_bytes(cmd, input.map(str::as_bytes))
+    }
+
+    /// [`Run::of`] with input that need not be UTF-8.
+    pub fn of_bytes(mut cmd: Command, input: Option<&[u8]>) -> Self {
         let what = format!(
             "gatehouse {}",
             cmd.get_args()
@@ -75,7 +80,7 @@ impl Run {
         let writer = input.map(|text| {
             let mut stdin = child.stdin.take().expect("stdin is piped");
             let text = text.to_owned();
-            std::thread::spawn(move || match stdin.write_all(text.as_bytes()) {
+            std::thread::spawn(move || match stdin.write_all(&text) {
                 // a command may stop reading (an error, or all it needed): its output
                 // and exit status tell the test
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
