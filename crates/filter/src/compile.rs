@@ -414,6 +414,7 @@ pub fn compile(
         url_sec.extend_from_slice(&s.to_le_bytes());
     }
     url_sec.extend_from_slice(&url_strings);
+    let url_hosts = format::url_host_table(&crate::db::url_hosts(&url_sec, n_urls, seed));
 
     // Index section: padding to a 64-byte file offset, Bloom filter, heavy-suffix bitmap
     // (both multiples of 64 bytes, so that the table after them is aligned too).
@@ -446,11 +447,12 @@ pub fn compile(
             index.len() as u64,
             table.len() as u64,
             url_sec.len() as u64,
+            url_hosts.len() as u64,
         ],
     };
     let mut file = header.encode();
     debug_assert_eq!(file.len(), HEADER_LEN);
-    for sec in [&meta, &sets, &index, &table, &url_sec] {
+    for sec in [&meta, &sets, &index, &table, &url_sec, &url_hosts] {
         file.extend_from_slice(sec);
     }
     let sum = format::checksum(&file);

@@ -32,7 +32,7 @@ use arc_swap::ArcSwap;
 use crate::error::{Error, Result};
 use crate::format::{
     self, BUCKET_BYTES, CHECKSUM_AT, HEADER_LEN, Header, SEC_INDEX, SEC_META, SEC_SETS, SEC_TABLE,
-    SEC_URLS, SECTIONS, VERSION, read_u16, read_u32, read_u64,
+    SEC_URL_HOSTS, SEC_URLS, SECTIONS, VERSION, read_u16, read_u32, read_u64,
 };
 use crate::name::{self, MAX_NAME_LEN};
 
@@ -191,66 +191,6 @@ pub struct Database {
     layout: IndexLayout,
     /// Low bits of a table slot that hold the set id ([`format::set_bits`]).
     set_bits: u32,
-    /// The hosts that have URL entries, with the range of their records.
-    url_hosts: UrlHosts,
-}
-
-/// The URL records of each host that has some, by the host's hash: open addressing with
-/// linear probing in a power-of-two table at most half full. Lets a [`Probe`] skip, with
-/// one probe, every suffix of a host that has no URL entry (almost all of them), and
-/// [`Probe::url_match`] search only the records of a suffix that has.
-#[derive(Debug, Clone, Default)]
-struct UrlHosts {
-    /// Non-zero host hashes (0 = empty slot).
-    slots: Vec<u64>,
-    /// The records (`start..end`, in file order) of the host in the same slot.
-    ranges: Vec<(u32, u32)>,
-}
-
-impl UrlHosts {
-    fn new(hosts: &[(u64, u32, u32)]) -> UrlHosts {
-        let size = (hosts.len() * 2).next_power_of_two().max(16);
-        let mut slots = vec![0u64; size];
-        let mut ranges = vec![(0u32, 0u32); size];
-        for &(h, start, end) in hosts {
-            let h = h.max(1);
-            let mut i = (h as usize) & (size - 1);
-            while let Some(s) = slots.get_mut(i) {
-                if *s == 0 || *s == h {
-                    if let Some(r) = ranges.get_mut(i) {
-                        // two hosts of one hash (never seen): the range covers both
-                        *r = if *s == 0 {
-                            (start, end)
-                        } else {
-                            (r.0.min(start), r.1.max(end))
-                        };
-                    }
-                    *s = h;
-                    break;
-                }
-                i = (i + 1) & (size - 1);
-            }
-        }
-        UrlHosts { slots, ranges }
-    }
-
-    /// The records of the host of hash `h`, if it has any.
-    #[inline]
-    fn get(&self, h: u64) -> Option<(u32, u32)> {
-        let h = h.max(1);
-        let mask = self.slots.len().wrapping_sub(1);
-        let mut i = (h as usize) & mask;
-        while let Some(&s) = self.slots.get(i) {
-            if s == h {
-                return self.ranges.get(i).copied();
-            }
-            if s == 0 {
-                return None;
-            }
-            i = (i + 1) & mask;
-        }
-        None
-    }
 }
 
 /// Byte ranges of the index section's parts, relative to the section.
@@ -524,7 +464,7 @@ impl Database {
             .ok_or_else(|| bad("index: size"))?;
         check_index(sec(SEC_INDEX), sec(SEC_TABLE), &header, &layout)?;
         check_urls(sec(SEC_URLS), &header)?;
-        let url_hosts = url_hosts(sec(SEC_URLS), &header);
+        check_url_hosts(sec(SEC_URL_HOSTS))?;
         Ok(Database {
             backing,
             header,
@@ -533,7 +473,6 @@ impl Database {
             metadata,
             layout,
             set_bits: format::set_bits(header.sets),
-            url_hosts,
         })
     }
 
@@ -549,7 +488,12 @@ impl Database {
     /// keep the previous database in service.
     pub fn verify(&self) -> Result<()> {
         validate_table(self.section(SEC_TABLE), &self.header)?;
-        validate_urls(self.section(SEC_URLS), &self.header)
+        validate_urls(self.section(SEC_URLS), &self.header)?;
+        validate_url_hosts(
+            self.section(SEC_URL_HOSTS),
+            self.section(SEC_URLS),
+            &self.header,
+        )
     }
 
     /// All categories, indexed by [`CategoryId`].
@@ -701,12 +645,12 @@ impl Database {
         let mut starts = [0u8; format::MAX_LABELS];
         let mut found_urls = 0u128;
         let mut url_ranges = [(0u8, 0u32, 0u32); URL_RANGES];
-        let url_hosts = (urls && self.header.urls > 0).then_some(&self.url_hosts);
+        let url_hosts = (urls && self.header.urls > 0).then(|| self.section(SEC_URL_HOSTS));
         let (labels, passed) = self.bloom_pass(host, |i, start, hash| {
             if let Some(s) = starts.get_mut(i) {
                 *s = start as u8;
             }
-            if let Some((start, end)) = url_hosts.and_then(|u| u.get(hash)) {
+            if let Some((start, end)) = url_hosts.and_then(|u| format::url_host_find(u, hash)) {
                 let k = found_urls.count_ones() as usize;
                 found_urls |= 1u128 << (i & 127);
                 if let Some(r) = url_ranges.get_mut(k) {
@@ -1021,11 +965,10 @@ fn validate_urls(sec: &[u8], h: &Header) -> Result<()> {
     Ok(())
 }
 
-/// Every distinct host with URL entries: its hash ([`format::suffixes`], whole name) and
-/// the range of its records (which the compiler sorts by host; a record that cannot be
-/// read is skipped).
-fn url_hosts(sec: &[u8], h: &Header) -> UrlHosts {
-    let n = h.urls as usize;
+/// Every distinct host with URL entries: its hash ([`format::suffixes`], whole name,
+/// under `seed`) and the range of its records, which the compiler sorts by host (a record
+/// that cannot be read is skipped). The compiler stores them as the URL-host table.
+pub(crate) fn url_hosts(sec: &[u8], n: usize, seed: u32) -> Vec<(u64, u32, u32)> {
     let mut hosts: Vec<(u64, u32, u32)> = Vec::new();
     let mut prev: Option<&[u8]> = None;
     for i in 0..n {
@@ -1038,12 +981,44 @@ fn url_hosts(sec: &[u8], h: &Header) -> UrlHosts {
             }
             continue;
         }
-        if let Some((_, hash)) = format::suffixes(host, h.seed).last() {
+        if let Some((_, hash)) = format::suffixes(host, seed).last() {
             hosts.push((hash, i as u32, i as u32 + 1));
         }
         prev = Some(host);
     }
-    UrlHosts::new(&hosts)
+    hosts
+}
+
+/// The URL-host table's size at open: whole slots, a power of two of them, at least 16.
+fn check_url_hosts(table: &[u8]) -> Result<()> {
+    let slots = table.len() / format::URL_HOST_SLOT;
+    if !table.len().is_multiple_of(format::URL_HOST_SLOT) || !slots.is_power_of_two() || slots < 16
+    {
+        return Err(Error::corrupt("url host table: size"));
+    }
+    Ok(())
+}
+
+/// The URL-host table holds exactly the hosts of the URL records, each with its range.
+fn validate_url_hosts(table: &[u8], urls: &[u8], h: &Header) -> Result<()> {
+    let bad = |what: &str| Error::corrupt(format!("url host table: {what}"));
+    let hosts = url_hosts(urls, h.urls as usize, h.seed);
+    if table.len() != format::url_host_slots(hosts.len()) * format::URL_HOST_SLOT {
+        return Err(bad("size"));
+    }
+    for &(hash, start, end) in &hosts {
+        if format::url_host_find(table, hash) != Some((start, end)) {
+            return Err(bad("a host's records"));
+        }
+    }
+    let filled = table
+        .chunks_exact(format::URL_HOST_SLOT)
+        .filter(|s| read_u64(s, 0) != Some(0))
+        .count();
+    if filled != hosts.len() {
+        return Err(bad("hosts without URL records"));
+    }
+    Ok(())
 }
 
 /// The current database, replaceable atomically while queries run (no lock on the query
@@ -1266,6 +1241,31 @@ mod tests {
         assert!(broken.verify().is_err());
         assert!(broken.url_match("bb.com", "/x").is_none());
         assert!(broken.url_match("cc.com", "/y").is_some());
+        // The URL-host table: a host's range changed, then a host's hash.
+        let hosts = db.sections[SEC_URL_HOSTS].clone();
+        let filled: Vec<usize> = hosts
+            .clone()
+            .step_by(format::URL_HOST_SLOT)
+            .filter(|&at| read_u64(db.bytes(), at) != Some(0))
+            .collect();
+        assert_eq!(filled.len(), 2);
+        let mut bytes = db.bytes().to_vec();
+        bytes[filled[0] + 12] ^= 1;
+        let err = resealed(bytes).verify().unwrap_err().to_string();
+        assert!(err.contains("url host table: a host's records"), "{err}");
+        let mut bytes = db.bytes().to_vec();
+        bytes[filled[1]] ^= 1;
+        let err = resealed(bytes).verify().unwrap_err().to_string();
+        assert!(err.contains("url host table"), "{err}");
+        // A table of 15 slots is refused at open.
+        let mut bytes = db.bytes().to_vec();
+        let len_at = 40 + 8 * SEC_URL_HOSTS;
+        let len = read_u64(&bytes, len_at).unwrap() - format::URL_HOST_SLOT as u64;
+        bytes[len_at..len_at + 8].copy_from_slice(&len.to_le_bytes());
+        bytes.truncate(bytes.len() - format::URL_HOST_SLOT);
+        reseal(&mut bytes);
+        let err = Database::from_bytes(bytes).unwrap_err().to_string();
+        assert!(err.contains("url host table: size"), "{err}");
     }
 
     #[test]

@@ -49,8 +49,8 @@ pub const BUCKET_BYTES: usize = BUCKET_SLOTS * 8;
 pub const TABLE_LOAD_PERCENT: usize = 94;
 
 /// Number of sections, in file order: metadata, sets, index (Bloom filter and bitmap),
-/// name table, urls.
-pub const SECTIONS: usize = 5;
+/// name table, urls, URL hosts.
+pub const SECTIONS: usize = 6;
 /// Offset of the checksum field in the header.
 pub const CHECKSUM_AT: usize = 40 + 8 * SECTIONS;
 /// Header length; the first section starts here.
@@ -61,6 +61,68 @@ pub const SEC_SETS: usize = 1;
 pub const SEC_INDEX: usize = 2;
 pub const SEC_TABLE: usize = 3;
 pub const SEC_URLS: usize = 4;
+pub const SEC_URL_HOSTS: usize = 5;
+
+/// Bytes per slot of the URL-host table: the host's hash (u64, 0 = empty), then the
+/// first and one-past-last of its URL records (u32 each).
+pub const URL_HOST_SLOT: usize = 16;
+
+/// Slots of the URL-host table for `hosts` distinct hosts: a power of two, at least
+/// twice as many, at least 16 (so that a probe always ends at an empty slot).
+pub fn url_host_slots(hosts: usize) -> usize {
+    hosts.saturating_mul(2).next_power_of_two().max(16)
+}
+
+/// Build the URL-host table: every `(hash, start, end)` (hashes distinct, 0 taken as 1)
+/// by open addressing with linear probing from `hash mod slots`.
+pub fn url_host_table(hosts: &[(u64, u32, u32)]) -> Vec<u8> {
+    let slots = url_host_slots(hosts.len());
+    let mut table = vec![0u8; slots * URL_HOST_SLOT];
+    for &(h, start, end) in hosts {
+        let h = h.max(1);
+        let mut i = (h as usize) & (slots - 1);
+        loop {
+            let at = i * URL_HOST_SLOT;
+            match read_u64(&table, at) {
+                Some(0) => {
+                    if let Some(slot) = table.get_mut(at..at + URL_HOST_SLOT) {
+                        slot[..8].copy_from_slice(&h.to_le_bytes());
+                        slot[8..12].copy_from_slice(&start.to_le_bytes());
+                        slot[12..].copy_from_slice(&end.to_le_bytes());
+                    }
+                    break;
+                }
+                Some(_) => i = (i + 1) & (slots - 1),
+                None => break,
+            }
+        }
+    }
+    table
+}
+
+/// The records `(start, end)` of the host of hash `h` in the URL-host table `table`, if
+/// it has any. At most every slot is looked at, so a corrupt table cannot loop.
+#[inline]
+pub fn url_host_find(table: &[u8], h: u64) -> Option<(u32, u32)> {
+    let h = h.max(1);
+    let slots = table.len() / URL_HOST_SLOT;
+    if slots == 0 {
+        return None;
+    }
+    let mut i = (h as usize) & (slots - 1);
+    for _ in 0..slots {
+        let at = i * URL_HOST_SLOT;
+        let s = read_u64(table, at)?;
+        if s == h {
+            return Some((read_u32(table, at + 8)?, read_u32(table, at + 12)?));
+        }
+        if s == 0 {
+            return None;
+        }
+        i = (i + 1) & (slots - 1);
+    }
+    None
+}
 
 /// Header fields (everything but the checksum).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

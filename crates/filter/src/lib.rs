@@ -33,7 +33,7 @@
 //! 64-byte file offsets (one probe, one cache line), which only matters for speed.
 //!
 //! ```text
-//! header (88 bytes)
+//! header (96 bytes)
 //!   0  magic      "GHFILTDB"
 //!   8  version    u32 = 4 (older files are refused with `Error::Version`)
 //!  12  flags      u32   bit 0: no listed domain is a single label (lookups then skip
@@ -45,9 +45,9 @@
 //!  28  categories u32
 //!  32  seed       u32   seed of the name hashes (format::suffixes), chosen by the compiler
 //!  36  heavy_log2 u32   log2 of the heavy-suffix bitmap's size in u64 words (3..=17)
-//!  40  section lengths, 5 x u64: meta, sets, index, table, urls
-//!  80  checksum   u64 over the whole file except these 8 bytes (see format.rs)
-//! sections, contiguous from byte 88, in this order, ending exactly at end of file:
+//!  40  section lengths, 6 x u64: meta, sets, index, table, urls, url hosts
+//!  88  checksum   u64 over the whole file except these 8 bytes (see format.rs)
+//! sections, contiguous from byte 96, in this order, ending exactly at end of file:
 //!   meta   created_unix i64; u32 n_categories; per category: str name, strs aliases,
 //!          strs usage, u64 domains, u64 urls; u32 n_sources; per source: str name,
 //!          str kind, str path   (str = u32 len + UTF-8; strs = u32 count + str...)
@@ -70,6 +70,11 @@
 //!   urls   u32 offsets[urls+1] into the string area, u32 set id[urls], string area of
 //!          records `host/path` (host normalised, path starting with `/`), sorted by
 //!          (host, path)
+//!   url hosts  the hosts of the URL records by hash, so that a lookup skips with one
+//!          probe every suffix without URL entries: format::url_host_slots(hosts)
+//!          slots (a power of two, >= 16, >= 2 x hosts) of u64 whole-name hash of the
+//!          host (0 = empty; a hash of 0 is stored as 1), u32 first record, u32 one past
+//!          its last; open addressing, linear probing from hash mod slots
 //! ```
 //!
 //! The file holds no listed names, only their fingerprints: it answers which categories
@@ -77,10 +82,11 @@
 //! with the odds, is in [`compile`](mod@compile) ("Layout choice").
 //!
 //! [`Database::open`] refuses (with [`Error`], never a panic) a file whose magic,
-//! version, flags, section lengths, checksum, index or table size, set table, category
-//! ids, metadata or URL section size are wrong. The per-entry checks (each table slot's
-//! set id and the count of filled slots, and each URL record's host, UTF-8, set and order)
-//! are [`Database::verify`], which `open` does NOT run: they read every slot and record,
+//! version, flags, section lengths, checksum, index, table or URL-host table size, set
+//! table, category ids, metadata or URL section size are wrong. The per-entry checks (each
+//! table slot's set id and the count of filled slots, each URL record's host, UTF-8, set
+//! and order, and that the URL-host table holds exactly the records' hosts) are
+//! [`Database::verify`], which `open` does NOT run: they read every slot and record,
 //! several milliseconds at 5M domains, and a batch helper that starts for each run should
 //! not pay for them each time. This is safe because (1) the
 //! checksum, verified at open over every byte, refuses any accidental corruption, and (2)

@@ -117,6 +117,15 @@ pub enum Command {
 }
 
 /// `gatehouse import …`
+impl Command {
+    /// Does the command run servers (the web app, the DNS filter)? They get a worker
+    /// thread per core; every other command is one short task, run on the calling thread
+    /// (no worker threads to start: `check --batch` under squid starts often).
+    pub fn serves(&self) -> bool {
+        matches!(self, Command::Demo { .. } | Command::Serve { .. })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// People from an MIS export (CSV).

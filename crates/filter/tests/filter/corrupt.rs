@@ -61,10 +61,10 @@ fn every_byte_flip_is_refused() {
 #[test]
 fn every_truncation_is_refused() {
     let bytes = sample();
-    // Section boundaries from the header (5 u64 lengths at 40..80, sections from 88).
-    let mut at = 88usize;
-    let mut boundaries = vec![0, 8, 40, 88];
-    for i in 0..5 {
+    // Section boundaries from the header (6 u64 lengths at 40..88, sections from 96).
+    let mut at = 96usize;
+    let mut boundaries = vec![0, 8, 40, 96];
+    for i in 0..6 {
         let len = u64::from_le_bytes(bytes[40 + 8 * i..48 + 8 * i].try_into().unwrap()) as usize;
         at += len;
         boundaries.push(at);
