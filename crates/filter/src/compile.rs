@@ -21,8 +21,8 @@
 //! The compiler checks that no listed name can see a second slot with its own tag, so every
 //! listed name finds exactly its own set. A name that is not listed is mistaken for a listed
 //! one only if the Bloom filter passes it (about 1%) and one of the 16 slots it reads
-//! carries its fingerprint of `64 - set_bits` bits (55 bits for up to 512 sets): about one
-//! in 10^17 per suffix, far below the error rate of any block list.
+//! carries its fingerprint of `64 - set_bits` bits (55 bits for up to 512 sets): fewer than
+//! one in 10^17 per suffix, far below the error rate of any block list.
 //!
 //! Category sets are an index into a table of distinct sets (a few hundred for all of UT1),
 //! not a bitmask, so the number of categories is not capped at 64; the policy engine can
