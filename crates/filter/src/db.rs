@@ -481,9 +481,9 @@ impl Database {
     /// URL record (UTF-8, host name, set, strict order). [`Database::open`] does not run
     /// this (it reads every slot, several milliseconds at 5M domains, which a batch helper
     /// started per run would pay each time, against a 50 ms cold-load goal); the checksum
-    /// verified at open already
-    /// refuses accidental corruption, and lookups decode with checked access only, so an
-    /// unverified file can never cause a panic or an out-of-bounds read. Run it from the
+    /// verified at open already refuses accidental corruption, and lookups read with
+    /// checked access only, so an unverified file can never cause a panic or an
+    /// out-of-bounds read. Run it from the
     /// compiler, an installer, or a background thread after the first decision; on error,
     /// keep the previous database in service.
     pub fn verify(&self) -> Result<()> {
