@@ -483,9 +483,9 @@ impl Database {
     /// started per run would pay each time, against a 50 ms cold-load goal); the checksum
     /// verified at open already refuses accidental corruption, and lookups read with
     /// checked access only, so an unverified file can never cause a panic or an
-    /// out-of-bounds read. Run it from the
-    /// compiler, an installer, or a background thread after the first decision; on error,
-    /// keep the previous database in service.
+    /// out-of-bounds read. Run it from the compiler, an installer, or a background thread
+    /// after the first decision; on error, keep the previous database in service. It also
+    /// checks that the URL-host table holds exactly the hosts of the URL records.
     pub fn verify(&self) -> Result<()> {
         validate_table(self.section(SEC_TABLE), &self.header)?;
         validate_urls(self.section(SEC_URLS), &self.header)?;
