@@ -357,7 +357,7 @@ pub fn compile(
             let (bloom, heavy) = bloom_and_heavy(names.iter().map(name_of), n_domains, seed);
             let keys: Vec<(u64, u32)> = names
                 .iter()
-                .map(|e| (name_hash(name_of(e), seed), e.2))
+                .map(|e| (format::name_hash(name_of(e), seed), e.2))
                 .collect();
             let buckets = format::table_buckets(n_domains);
             let slots = build_table(&keys, buckets + buckets * seed as usize / 32, set_bits)?;
@@ -519,11 +519,6 @@ fn bloom_and_heavy<'a>(
         }
     }
     (bloom, heavy)
-}
-
-/// The hash of a whole name, as a lookup computes it for that suffix ([`format::suffixes`]).
-fn name_hash(name: &[u8], seed: u32) -> u64 {
-    format::suffixes(name, seed).last().map_or(0, |(_, h)| h)
 }
 
 /// Seeds the compiler tries (each with 1/32 more buckets than the one before).
@@ -691,13 +686,13 @@ mod tests {
         names.sort();
         names.dedup();
         assert!(names.len() > 30_000, "{}", names.len());
-        let mut hashes: Vec<u64> = names.iter().map(|n| name_hash(n, 0)).collect();
+        let mut hashes: Vec<u64> = names.iter().map(|n| format::name_hash(n, 0)).collect();
         hashes.sort_unstable();
         hashes.dedup();
         assert_eq!(hashes.len(), names.len());
         assert_ne!(
-            name_hash(b"blogspolfred.com", 0),
-            name_hash(b"blogspotfree.com", 0)
+            format::name_hash(b"blogspolfred.com", 0),
+            format::name_hash(b"blogspotfree.com", 0)
         );
     }
 
@@ -706,7 +701,7 @@ mod tests {
         let keys: Vec<(u64, u32)> = (0..20_000u32)
             .map(|i| {
                 (
-                    name_hash(format!("host{i}.example.org").as_bytes(), 7),
+                    format::name_hash(format!("host{i}.example.org").as_bytes(), 7),
                     i % 61,
                 )
             })
@@ -722,7 +717,7 @@ mod tests {
         }
         let absent = (0..20_000u32)
             .filter(|i| {
-                let h = name_hash(format!("host{i}.example.com").as_bytes(), 7);
+                let h = format::name_hash(format!("host{i}.example.com").as_bytes(), 7);
                 format::table_find(&table, h, set_bits).is_some()
             })
             .count();

@@ -981,9 +981,7 @@ pub(crate) fn url_hosts(sec: &[u8], n: usize, seed: u32) -> Vec<(u64, u32, u32)>
             }
             continue;
         }
-        if let Some((_, hash)) = format::suffixes(host, seed).last() {
-            hosts.push((hash, i as u32, i as u32 + 1));
-        }
+        hosts.push((format::name_hash(host, seed), i as u32, i as u32 + 1));
         prev = Some(host);
     }
     hosts
@@ -999,24 +997,13 @@ fn check_url_hosts(table: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The URL-host table holds exactly the hosts of the URL records, each with its range.
+/// The URL-host table is the one the compiler builds from the URL records.
 fn validate_url_hosts(table: &[u8], urls: &[u8], h: &Header) -> Result<()> {
-    let bad = |what: &str| Error::corrupt(format!("url host table: {what}"));
     let hosts = url_hosts(urls, h.urls as usize, h.seed);
-    if table.len() != format::url_host_slots(hosts.len()) * format::URL_HOST_SLOT {
-        return Err(bad("size"));
-    }
-    for &(hash, start, end) in &hosts {
-        if format::url_host_find(table, hash) != Some((start, end)) {
-            return Err(bad("a host's records"));
-        }
-    }
-    let filled = table
-        .chunks_exact(format::URL_HOST_SLOT)
-        .filter(|s| read_u64(s, 0) != Some(0))
-        .count();
-    if filled != hosts.len() {
-        return Err(bad("hosts without URL records"));
+    if table != format::url_host_table(&hosts).as_slice() {
+        return Err(Error::corrupt(
+            "url host table: a host's records, or its hosts, differ from the URL records",
+        ));
     }
     Ok(())
 }

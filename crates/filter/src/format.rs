@@ -73,8 +73,9 @@ pub fn url_host_slots(hosts: usize) -> usize {
     hosts.saturating_mul(2).next_power_of_two().max(16)
 }
 
-/// Build the URL-host table: every `(hash, start, end)` (hashes distinct, 0 taken as 1)
-/// by open addressing with linear probing from `hash mod slots`.
+/// Build the URL-host table: every `(hash, start, end)` (0 taken as 1) by open addressing
+/// with linear probing from `hash mod slots`. Two hosts of one hash (never seen) share a
+/// slot whose range covers the records of both; the search within it compares hosts.
 pub fn url_host_table(hosts: &[(u64, u32, u32)]) -> Vec<u8> {
     let slots = url_host_slots(hosts.len());
     let mut table = vec![0u8; slots * URL_HOST_SLOT];
@@ -84,7 +85,14 @@ pub fn url_host_table(hosts: &[(u64, u32, u32)]) -> Vec<u8> {
         loop {
             let at = i * URL_HOST_SLOT;
             match read_u64(&table, at) {
-                Some(0) => {
+                Some(s) if s == 0 || s == h => {
+                    let (start, end) = if s == h {
+                        let a = read_u32(&table, at + 8).unwrap_or(start);
+                        let b = read_u32(&table, at + 12).unwrap_or(end);
+                        (a.min(start), b.max(end))
+                    } else {
+                        (start, end)
+                    };
                     if let Some(slot) = table.get_mut(at..at + URL_HOST_SLOT) {
                         slot[..8].copy_from_slice(&h.to_le_bytes());
                         slot[8..12].copy_from_slice(&start.to_le_bytes());
@@ -133,7 +141,7 @@ pub struct Header {
     pub urls: u32,
     pub sets: u32,
     pub categories: u32,
-    /// Seed of the name table's placement ([`table_place`]), chosen by the compiler.
+    /// Seed of the suffix hashes ([`suffixes`]), chosen by the compiler.
     pub seed: u32,
     /// log2 of the heavy-suffix bitmap's size in 64-bit words (0..=[`MAX_HEAVY_LOG2`]).
     pub heavy_log2: u32,
@@ -328,6 +336,12 @@ pub struct Suffixes<'a> {
     /// End of the next label to hash; `None` when done.
     end: Option<usize>,
     state: u64,
+}
+
+/// The hash of the whole of `name` under `seed`: that of its longest suffix, as a lookup
+/// computes it.
+pub fn name_hash(name: &[u8], seed: u32) -> u64 {
+    suffixes(name, seed).last().map_or(0, |(_, h)| h)
 }
 
 /// The [`Suffixes`] of `name` under `seed`.

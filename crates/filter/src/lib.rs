@@ -74,7 +74,8 @@
 //!          probe every suffix without URL entries: format::url_host_slots(hosts)
 //!          slots (a power of two, >= 16, >= 2 x hosts) of u64 whole-name hash of the
 //!          host (0 = empty; a hash of 0 is stored as 1), u32 first record, u32 one past
-//!          its last; open addressing, linear probing from hash mod slots
+//!          its last; open addressing, linear probing from hash mod slots (two hosts
+//!          of one hash share a slot whose range covers both; format::url_host_table)
 //! ```
 //!
 //! The file holds no listed names, only their fingerprints: it answers which categories
